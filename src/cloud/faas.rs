@@ -1,0 +1,658 @@
+//! The FaaS (Lambda-style) platform: functions, execution environments ("instances") and their
+//! lifecycle — cold start → busy → idle → evicted — with keep-alive, a maximum lifetime, the
+//! account concurrency limit and the per-function scale-up rate.
+//!
+//! This module owns the state and the rules; the engine ([`crate::engine`]) turns its answers into
+//! events. One request runs per instance at a time.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use crate::kernel::{SimDuration, SimRng, SimTime};
+use crate::workload::Dist;
+
+/// Which idle instance a warm request reuses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reuse {
+    /// The one that became idle last (a stack; AWS-like, keeps the fewest instances warm).
+    #[default]
+    MostRecentlyUsed,
+    /// The most recently created one (SimFaaS's rule).
+    Newest,
+    /// The longest-lived one.
+    Oldest,
+    /// Uniformly at random (from the `platform` stream).
+    Random,
+}
+
+/// What happens to an invocation that finds no capacity (concurrency limit or scale-up rate).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Throttle {
+    /// Wait in a FIFO until capacity frees up (asynchronous invocation).
+    Queue,
+    /// The client retries after `delay`, at most `max_attempts` attempts in all, then gives up.
+    Retry {
+        /// Delay before each retry.
+        delay: SimDuration,
+        /// Attempts in all (the first one included).
+        max_attempts: u32,
+    },
+    /// The invocation fails (HTTP 429) and its request is dropped.
+    Drop,
+}
+
+/// How a cold start's duration combines with the service time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ColdMode {
+    /// Cold request takes cold-start time + its service time (the usual model).
+    #[default]
+    AddsToService,
+    /// The cold request's whole service time is drawn from the cold-start law (SimFaaS's model).
+    ReplacesService,
+}
+
+/// CPU share as a function of memory: `vcpus = min(memory / mb_per_vcpu, max_vcpus)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CpuCurve {
+    /// MB of memory per vCPU (AWS: 1,769).
+    pub mb_per_vcpu: f64,
+    /// Cap on vCPUs (AWS: 6 at 10,240 MB).
+    pub max_vcpus: f64,
+}
+
+impl CpuCurve {
+    /// vCPUs available to an instance of `memory_mb`.
+    pub fn vcpus(&self, memory_mb: u32) -> f64 {
+        (memory_mb as f64 / self.mb_per_vcpu).min(self.max_vcpus)
+    }
+}
+
+/// Processor architecture (selects the GB-s price).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// x86_64.
+    #[default]
+    X86_64,
+    /// arm64 (Graviton).
+    Arm64,
+}
+
+/// The validated FaaS platform of a scenario.
+#[derive(Clone, Debug)]
+pub struct FaasConfig {
+    /// Default memory of functions, MB.
+    pub memory_mb: u32,
+    /// Architecture.
+    pub arch: Arch,
+    /// Billing granularity.
+    pub granularity: SimDuration,
+    /// Bill INIT on cold starts.
+    pub bill_init: bool,
+    /// Keep-alive of idle instances (`None`: never evicted for idleness).
+    pub keep_alive: Option<SimDuration>,
+    /// Maximum lifetime of an instance (`None`: unlimited).
+    pub max_lifetime: Option<SimDuration>,
+    /// Idle-instance reuse order.
+    pub reuse: Reuse,
+    /// Account concurrency limit (busy + initialising instances).
+    pub concurrency_limit: u32,
+    /// New instances per `scale_period` per function (token bucket; `None`: unlimited).
+    pub scale_burst: Option<u32>,
+    /// Refill period of the scale-up bucket.
+    pub scale_period: SimDuration,
+    /// What happens to throttled invocations.
+    pub on_throttle: Throttle,
+    /// Cold-start (INIT) duration.
+    pub cold_start: Dist,
+    /// How cold starts combine with service.
+    pub cold_mode: ColdMode,
+    /// Overhead of a warm invocation (not billed).
+    pub warm_start: Dist,
+    /// CPU share curve.
+    pub cpu: CpuCurve,
+    /// Provisioned concurrency per function.
+    pub provisioned_concurrency: u32,
+}
+
+/// Lifecycle state of an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceState {
+    /// Initialising or running an invocation.
+    Busy,
+    /// Warm and waiting.
+    Idle,
+    /// Evicted.
+    Dead,
+}
+
+/// One execution environment.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    /// Owning function.
+    pub func: u32,
+    /// Current state.
+    pub state: InstanceState,
+    /// Creation time.
+    pub created: SimTime,
+    /// When it last became idle.
+    pub idle_since: SimTime,
+    /// Bumped on every state change; stale timers and idle-list entries compare it.
+    pub generation: u32,
+    /// Provisioned concurrency (never evicted, billed at PC rates).
+    pub provisioned: bool,
+    /// Invocations served.
+    pub served: u32,
+    idle_pos: u32,
+}
+
+/// Idle instances of one function, in the order of the reuse rule. Entries may be stale
+/// (checked against the instance's generation) and are compacted when they pile up.
+#[derive(Debug)]
+enum IdleList {
+    Mru(VecDeque<(u32, u32)>),
+    Newest(BinaryHeap<(SimTime, u32, u32)>),
+    Oldest(BinaryHeap<Reverse<(SimTime, u32, u32)>>),
+    Random(Vec<u32>),
+}
+
+/// One deployed function.
+#[derive(Debug)]
+pub struct Function {
+    /// Display name.
+    pub name: String,
+    /// Memory, MB.
+    pub memory_mb: u32,
+    /// vCPUs per instance.
+    pub vcpus: f64,
+    /// Keep-alive of its idle instances.
+    pub keep_alive: Option<SimDuration>,
+    idle: IdleList,
+    /// Idle instances now.
+    pub idle_count: u32,
+    /// Busy instances now.
+    pub busy_count: u32,
+    tokens: f64,
+    tokens_at: SimTime,
+}
+
+/// The outcome of asking for an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Acquire {
+    /// An idle instance was reused.
+    Warm(u32),
+    /// A new instance was created and must initialise first.
+    Cold(u32),
+    /// No capacity: concurrency limit or scale-up rate.
+    Throttled,
+}
+
+/// The FaaS platform's state during a run.
+#[derive(Debug)]
+pub struct Faas {
+    /// The configuration.
+    pub config: FaasConfig,
+    /// Functions by id.
+    pub functions: Vec<Function>,
+    /// All instances ever created (ids are indices; dead ones are reused from `free`).
+    pub instances: Vec<Instance>,
+    free: Vec<u32>,
+    /// Busy + initialising instances, account-wide.
+    pub in_use: u32,
+    /// Instances alive (busy or idle), account-wide.
+    pub alive: u32,
+    /// Σ over idle periods of memory MB × ns (wasted memory time).
+    pub idle_mb_ns: u128,
+    /// Σ instance lifetimes (creation to eviction), ns, of evicted instances.
+    pub lifetime_ns_sum: u128,
+    /// Evicted instances.
+    pub evicted: u64,
+    /// Instances created.
+    pub created: u64,
+}
+
+impl Faas {
+    /// A platform with no functions.
+    pub fn new(config: FaasConfig) -> Self {
+        Faas {
+            config,
+            functions: Vec::new(),
+            instances: Vec::new(),
+            free: Vec::new(),
+            in_use: 0,
+            alive: 0,
+            idle_mb_ns: 0,
+            lifetime_ns_sum: 0,
+            evicted: 0,
+            created: 0,
+        }
+    }
+
+    /// Deploys a function and returns its id.
+    pub fn add_function(&mut self, name: String, memory_mb: u32, keep_alive: Option<SimDuration>) -> u32 {
+        let idle = match self.config.reuse {
+            Reuse::MostRecentlyUsed => IdleList::Mru(VecDeque::new()),
+            Reuse::Newest => IdleList::Newest(BinaryHeap::new()),
+            Reuse::Oldest => IdleList::Oldest(BinaryHeap::new()),
+            Reuse::Random => IdleList::Random(Vec::new()),
+        };
+        self.functions.push(Function {
+            name,
+            memory_mb,
+            vcpus: self.config.cpu.vcpus(memory_mb),
+            keep_alive,
+            idle,
+            idle_count: 0,
+            busy_count: 0,
+            tokens: self.config.scale_burst.unwrap_or(0) as f64,
+            tokens_at: SimTime::ZERO,
+        });
+        (self.functions.len() - 1) as u32
+    }
+
+    /// Creates `n` provisioned (pre-initialised, never evicted) idle instances of `func`.
+    pub fn provision(&mut self, func: u32, n: u32, now: SimTime) {
+        for _ in 0..n {
+            let id = self.new_instance(func, now, true);
+            self.instances[id as usize].state = InstanceState::Idle;
+            self.instances[id as usize].idle_since = now;
+            self.push_idle(func, id);
+            self.functions[func as usize].idle_count += 1;
+        }
+    }
+
+    fn new_instance(&mut self, func: u32, now: SimTime, provisioned: bool) -> u32 {
+        self.created += 1;
+        self.alive += 1;
+        let inst = Instance {
+            func,
+            state: InstanceState::Busy,
+            created: now,
+            idle_since: now,
+            generation: 0,
+            provisioned,
+            served: 0,
+            idle_pos: u32::MAX,
+        };
+        if let Some(id) = self.free.pop() {
+            let generation = self.instances[id as usize].generation.wrapping_add(1);
+            self.instances[id as usize] = Instance { generation, ..inst };
+            id
+        } else {
+            self.instances.push(inst);
+            (self.instances.len() - 1) as u32
+        }
+    }
+
+    fn push_idle(&mut self, func: u32, id: u32) {
+        let inst = &mut self.instances[id as usize];
+        let (generation, created) = (inst.generation, inst.created);
+        let f = &mut self.functions[func as usize];
+        match &mut f.idle {
+            IdleList::Mru(q) => q.push_back((id, generation)),
+            IdleList::Newest(h) => h.push((created, id, generation)),
+            IdleList::Oldest(h) => h.push(Reverse((created, id, generation))),
+            IdleList::Random(v) => {
+                inst.idle_pos = v.len() as u32;
+                v.push(id);
+            }
+        }
+    }
+
+    fn is_idle(&self, id: u32, generation: u32) -> bool {
+        let i = &self.instances[id as usize];
+        i.generation == generation && i.state == InstanceState::Idle
+    }
+
+    /// Pops the idle instance the reuse rule picks, if any.
+    fn pop_idle(&mut self, func: u32, rng: &mut SimRng) -> Option<u32> {
+        let f = &mut self.functions[func as usize];
+        if f.idle_count == 0 {
+            // Drop stale entries wholesale.
+            match &mut f.idle {
+                IdleList::Mru(q) => q.clear(),
+                IdleList::Newest(h) => h.clear(),
+                IdleList::Oldest(h) => h.clear(),
+                IdleList::Random(v) => v.clear(),
+            }
+            return None;
+        }
+        loop {
+            let f = &mut self.functions[func as usize];
+            let (id, generation) = match &mut f.idle {
+                IdleList::Mru(q) => q.pop_back()?,
+                IdleList::Newest(h) => h.pop().map(|(_, id, g)| (id, g))?,
+                IdleList::Oldest(h) => h.pop().map(|Reverse((_, id, g))| (id, g))?,
+                IdleList::Random(v) => {
+                    if v.is_empty() {
+                        return None;
+                    }
+                    let k = rng.random_range(0..v.len());
+                    let id = v.swap_remove(k);
+                    if k < v.len() {
+                        let moved = v[k];
+                        self.instances[moved as usize].idle_pos = k as u32;
+                    }
+                    let g = self.instances[id as usize].generation;
+                    (id, g)
+                }
+            };
+            if self.is_idle(id, generation) {
+                return Some(id);
+            }
+        }
+    }
+
+    fn remove_from_random(&mut self, id: u32) {
+        let func = self.instances[id as usize].func;
+        if let IdleList::Random(v) = &mut self.functions[func as usize].idle {
+            let k = self.instances[id as usize].idle_pos as usize;
+            if k < v.len() && v[k] == id {
+                v.swap_remove(k);
+                if k < v.len() {
+                    let moved = v[k];
+                    self.instances[moved as usize].idle_pos = k as u32;
+                }
+            }
+        }
+    }
+
+    fn compact(&mut self, func: u32) {
+        let f = &self.functions[func as usize];
+        let len = match &f.idle {
+            IdleList::Mru(q) => q.len(),
+            IdleList::Newest(h) => h.len(),
+            IdleList::Oldest(h) => h.len(),
+            IdleList::Random(_) => return,
+        };
+        if len <= 2 * f.idle_count as usize + 64 {
+            return;
+        }
+        let instances = &self.instances;
+        let live = |id: u32, generation: u32| {
+            let i = &instances[id as usize];
+            i.generation == generation && i.state == InstanceState::Idle
+        };
+        match &mut self.functions[func as usize].idle {
+            IdleList::Mru(q) => q.retain(|&(id, g)| live(id, g)),
+            IdleList::Newest(h) => h.retain(|&(_, id, g)| live(id, g)),
+            IdleList::Oldest(h) => h.retain(|Reverse((_, id, g))| live(*id, *g)),
+            IdleList::Random(_) => {}
+        }
+    }
+
+    fn take_token(&mut self, func: u32, now: SimTime) -> bool {
+        let Some(burst) = self.config.scale_burst else {
+            return true;
+        };
+        let period = self.config.scale_period.as_secs_f64().max(1e-9);
+        let f = &mut self.functions[func as usize];
+        let dt = now.since(f.tokens_at).as_secs_f64();
+        f.tokens = (f.tokens + dt * burst as f64 / period).min(burst as f64);
+        f.tokens_at = now;
+        if f.tokens >= 1.0 {
+            f.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// When the scale-up bucket of `func` will hold a token again (for throttled queues).
+    pub fn next_token_time(&self, func: u32, now: SimTime) -> SimTime {
+        let Some(burst) = self.config.scale_burst else {
+            return now;
+        };
+        let f = &self.functions[func as usize];
+        let period = self.config.scale_period.as_secs_f64().max(1e-9);
+        let dt = now.since(f.tokens_at).as_secs_f64();
+        let have = (f.tokens + dt * burst as f64 / period).min(burst as f64);
+        if have >= 1.0 {
+            now
+        } else {
+            now + SimDuration::from_secs_f64((1.0 - have) * period / burst as f64)
+                + SimDuration(1)
+        }
+    }
+
+    /// Finds an instance for one invocation of `func`: an idle one (warm) or a new one (cold),
+    /// within the concurrency limit and the scale-up rate.
+    pub fn acquire(&mut self, func: u32, now: SimTime, rng: &mut SimRng) -> Acquire {
+        if self.in_use >= self.config.concurrency_limit {
+            return Acquire::Throttled;
+        }
+        if let Some(id) = self.pop_idle(func, rng) {
+            let mem = self.functions[func as usize].memory_mb as u128;
+            let inst = &mut self.instances[id as usize];
+            self.idle_mb_ns += now.since(inst.idle_since).as_nanos() as u128 * mem;
+            inst.state = InstanceState::Busy;
+            inst.generation = inst.generation.wrapping_add(1);
+            inst.served += 1;
+            let f = &mut self.functions[func as usize];
+            f.idle_count -= 1;
+            f.busy_count += 1;
+            self.in_use += 1;
+            return Acquire::Warm(id);
+        }
+        if !self.take_token(func, now) {
+            return Acquire::Throttled;
+        }
+        let id = self.new_instance(func, now, false);
+        self.instances[id as usize].served = 1;
+        self.functions[func as usize].busy_count += 1;
+        self.in_use += 1;
+        Acquire::Cold(id)
+    }
+
+    /// An invocation finished on `id`. Returns the time at which the instance must be evicted
+    /// if it stays idle (`None`: it never expires, or it was evicted now for its lifetime).
+    pub fn release(&mut self, id: u32, now: SimTime) -> Option<SimTime> {
+        let inst = &self.instances[id as usize];
+        let func = inst.func;
+        self.in_use -= 1;
+        self.functions[func as usize].busy_count -= 1;
+        if !inst.provisioned
+            && let Some(life) = self.config.max_lifetime
+            && now.since(inst.created) >= life
+        {
+            self.kill(id, now);
+            return None;
+        }
+        let inst = &mut self.instances[id as usize];
+        inst.state = InstanceState::Idle;
+        inst.idle_since = now;
+        inst.generation = inst.generation.wrapping_add(1);
+        let provisioned = inst.provisioned;
+        let created = inst.created;
+        self.functions[func as usize].idle_count += 1;
+        self.push_idle(func, id);
+        self.compact(func);
+        if provisioned {
+            return None;
+        }
+        let by_idle = self.functions[func as usize].keep_alive.map(|k| now + k);
+        let by_life = self.config.max_lifetime.map(|l| created + l);
+        match (by_idle, by_life) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The generation an eviction timer must carry for `id` (its current one).
+    pub fn generation_of(&self, id: u32) -> u32 {
+        self.instances[id as usize].generation
+    }
+
+    /// A keep-alive or lifetime timer fired: evicts `id` if it is still idle in generation `generation`.
+    pub fn expire(&mut self, id: u32, generation: u32, now: SimTime) -> bool {
+        if !self.is_idle(id, generation) {
+            return false;
+        }
+        let func = self.instances[id as usize].func;
+        let mem = self.functions[func as usize].memory_mb as u128;
+        self.idle_mb_ns += now.since(self.instances[id as usize].idle_since).as_nanos() as u128 * mem;
+        self.functions[func as usize].idle_count -= 1;
+        self.remove_from_random(id);
+        self.kill(id, now);
+        true
+    }
+
+    fn kill(&mut self, id: u32, now: SimTime) {
+        let inst = &mut self.instances[id as usize];
+        inst.state = InstanceState::Dead;
+        inst.generation = inst.generation.wrapping_add(1);
+        self.lifetime_ns_sum += now.since(inst.created).as_nanos() as u128;
+        self.evicted += 1;
+        self.alive -= 1;
+        self.free.push(id);
+    }
+
+    /// Closes the books at the end of a run: idle time of still-idle instances up to `end`.
+    pub fn finish(&mut self, end: SimTime) {
+        for inst in &self.instances {
+            if inst.state == InstanceState::Idle {
+                let mem = self.functions[inst.func as usize].memory_mb as u128;
+                self.idle_mb_ns += end.since(inst.idle_since).as_nanos() as u128 * mem;
+            }
+        }
+    }
+
+    /// Service-time factor of `func` for a task that can use `parallelism` vCPUs, relative to
+    /// one full vCPU: duration = service × factor.
+    pub fn slowdown(&self, func: u32, parallelism: f64) -> f64 {
+        let v = self.functions[func as usize].vcpus.min(parallelism);
+        1.0 / v.max(1e-9)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::rng;
+
+    fn config(reuse: Reuse) -> FaasConfig {
+        FaasConfig {
+            memory_mb: 1024,
+            arch: Arch::X86_64,
+            granularity: SimDuration::from_millis(1),
+            bill_init: true,
+            keep_alive: Some(SimDuration::from_secs(600)),
+            max_lifetime: None,
+            reuse,
+            concurrency_limit: 3,
+            scale_burst: None,
+            scale_period: SimDuration::from_secs(10),
+            on_throttle: Throttle::Drop,
+            cold_start: Dist::Constant(SimDuration::from_millis(200)),
+            cold_mode: ColdMode::AddsToService,
+            warm_start: Dist::Constant(SimDuration::ZERO),
+            cpu: CpuCurve {
+                mb_per_vcpu: 1769.0,
+                max_vcpus: 6.0,
+            },
+            provisioned_concurrency: 0,
+        }
+    }
+
+    fn t(s: u64) -> SimTime {
+        SimTime(s * 1_000_000_000)
+    }
+
+    #[test]
+    fn lifecycle_cold_warm_expire() {
+        let mut f = Faas::new(config(Reuse::MostRecentlyUsed));
+        let func = f.add_function("f".into(), 1024, Some(SimDuration::from_secs(600)));
+        let mut r = rng::from_seed(1);
+        let Acquire::Cold(a) = f.acquire(func, t(0), &mut r) else { panic!() };
+        let exp = f.release(a, t(1)).unwrap();
+        assert_eq!(exp, t(601));
+        assert_eq!(f.acquire(func, t(2), &mut r), Acquire::Warm(a));
+        let exp = f.release(a, t(3)).unwrap();
+        let generation = f.generation_of(a);
+        assert!(f.expire(a, generation, exp));
+        assert_eq!(f.alive, 0);
+        // 1 s + 600 s idle at 1,024 MB.
+        assert_eq!(f.idle_mb_ns, 601 * 1_000_000_000 * 1024);
+        assert!(matches!(f.acquire(func, t(700), &mut r), Acquire::Cold(_)));
+    }
+
+    #[test]
+    fn concurrency_limit_throttles() {
+        let mut f = Faas::new(config(Reuse::MostRecentlyUsed));
+        let func = f.add_function("f".into(), 1024, None);
+        let mut r = rng::from_seed(1);
+        for _ in 0..3 {
+            assert!(matches!(f.acquire(func, t(0), &mut r), Acquire::Cold(_)));
+        }
+        assert_eq!(f.acquire(func, t(0), &mut r), Acquire::Throttled);
+    }
+
+    #[test]
+    fn reuse_orders_pick_different_instances() {
+        for (reuse, want) in [
+            (Reuse::MostRecentlyUsed, 0usize),
+            (Reuse::Newest, 2),
+            (Reuse::Oldest, 1),
+        ] {
+            let mut f = Faas::new(config(reuse));
+            let func = f.add_function("f".into(), 1024, None);
+            let mut r = rng::from_seed(1);
+            let ids: Vec<u32> = (0..3)
+                .map(|_| match f.acquire(func, t(0), &mut r) {
+                    Acquire::Cold(id) => id,
+                    _ => panic!(),
+                })
+                .collect();
+            // Release in the order 1, 2, 0: MRU picks 0, newest-created picks 2, oldest picks 0?
+            // Creation order is 0, 1, 2 but instance 0 is released last.
+            f.release(ids[1], t(1));
+            f.release(ids[2], t(2));
+            f.release(ids[0], t(3));
+            let got = match f.acquire(func, t(4), &mut r) {
+                Acquire::Warm(id) => id,
+                other => panic!("{other:?}"),
+            };
+            let want = match reuse {
+                Reuse::Oldest => ids[0],
+                _ => ids[want],
+            };
+            assert_eq!(got, want, "{reuse:?}");
+        }
+    }
+
+    #[test]
+    fn scale_rate_limits_new_instances() {
+        let mut c = config(Reuse::MostRecentlyUsed);
+        c.concurrency_limit = 1000;
+        c.scale_burst = Some(2);
+        let mut f = Faas::new(c);
+        let func = f.add_function("f".into(), 1024, None);
+        let mut r = rng::from_seed(1);
+        assert!(matches!(f.acquire(func, t(0), &mut r), Acquire::Cold(_)));
+        assert!(matches!(f.acquire(func, t(0), &mut r), Acquire::Cold(_)));
+        assert_eq!(f.acquire(func, t(0), &mut r), Acquire::Throttled);
+        // Two tokens per 10 s: one token after 5 s.
+        assert_eq!(f.next_token_time(func, t(0)), t(5) + SimDuration(1));
+        assert!(matches!(f.acquire(func, t(5) + SimDuration(1), &mut r), Acquire::Cold(_)));
+    }
+
+    #[test]
+    fn max_lifetime_evicts_on_release() {
+        let mut c = config(Reuse::MostRecentlyUsed);
+        c.max_lifetime = Some(SimDuration::from_secs(100));
+        let mut f = Faas::new(c);
+        let func = f.add_function("f".into(), 1024, Some(SimDuration::from_secs(600)));
+        let mut r = rng::from_seed(1);
+        let Acquire::Cold(a) = f.acquire(func, t(0), &mut r) else { panic!() };
+        // Idle at 50 s: evicted at its lifetime (100 s), before keep-alive (650 s).
+        assert_eq!(f.release(a, t(50)), Some(t(100)));
+        assert_eq!(f.acquire(func, t(60), &mut r), Acquire::Warm(a));
+        assert_eq!(f.release(a, t(120)), None);
+        assert_eq!(f.alive, 0);
+    }
+}

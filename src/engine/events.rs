@@ -1,0 +1,52 @@
+//! The engine's closed set of events (16 bytes each).
+
+/// Something that happens at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A task finished on its backend (stale if the task's sequence number differs).
+    TaskDone {
+        /// Task key.
+        task: u32,
+        /// Task sequence number.
+        seq: u32,
+    },
+    /// A request's data reached its next stage.
+    StageReady {
+        /// Request key.
+        req: u32,
+    },
+    /// A request's response reached the client.
+    Respond {
+        /// Request key.
+        req: u32,
+    },
+    /// Keep-alive or lifetime timer of an idle instance (stale if the generation differs).
+    Evict {
+        /// Instance id.
+        inst: u32,
+        /// Instance generation when the timer was set.
+        generation: u32,
+    },
+    /// A VM finished booting.
+    VmBooted {
+        /// Pool index.
+        pool: u16,
+        /// VM id.
+        vm: u32,
+    },
+    /// A throttled invocation retries.
+    Retry {
+        /// Task key.
+        task: u32,
+        /// Task sequence number.
+        seq: u32,
+    },
+    /// The scale-up bucket refilled: serve throttled invocations.
+    ThrottleWake,
+    /// A policy's periodic decision.
+    Tick,
+    /// A time-series sample.
+    Sample,
+    /// Start (0) and end (1) of the measurement window.
+    Mark(u8),
+}

@@ -1,0 +1,811 @@
+//! The engine: runs one policy of one scenario for one replication, as a pure function
+//! [`run`]`(scenario, policy, replication) → RunResult`.
+//!
+//! A request walks the stages of the plan; each stage fans out into tasks that the policy routes
+//! to the stage's function or to a VM pool; the stage completes at its quorum (the other tasks are
+//! cancelled: queued ones vanish, VM tasks are aborted, function invocations run on and are billed
+//! in full, as Lambda does); data moves between stages; after a stage the request may exit.
+//! Arrivals come from a sorted stream merged beside the event heap.
+
+mod events;
+mod request;
+
+use hdrhistogram::Histogram;
+use rand::RngExt;
+
+use crate::cloud::billing::{Ledger, billed_ms};
+use crate::cloud::faas::{Acquire, ColdMode, Faas, Throttle};
+use crate::cloud::storage::Transfer;
+use crate::cloud::vm::{Integral, Placement, Pool};
+use crate::kernel::rng::{self, streams};
+use crate::kernel::{EventQueue, SimDuration, SimRng, SimTime, StreamFamily};
+use crate::policy::{self, Backend, Policy, ScaleAction, View};
+use crate::report::{RunResult, Sample};
+use crate::scenario::Scenario;
+use crate::workload::Arrivals;
+pub use events::Event;
+use request::{Loc, Request, Task, TaskState};
+
+/// Runs policy `policy` of `scenario` for replication `replication`.
+pub fn run(scenario: &Scenario, policy: usize, replication: u32) -> RunResult {
+    let mut sim = Sim::new(scenario, policy, replication);
+    sim.run();
+    sim.finish()
+}
+
+/// A policy's view of the simulation, built from disjoint fields so the policy can be
+/// borrowed mutably at the same time.
+macro_rules! view {
+    ($sim:ident) => {
+        View {
+            now: $sim.queue.now(),
+            pools: &$sim.pools,
+            faas: &$sim.faas,
+            arrivals: $sim.arrival_index,
+        }
+    };
+}
+
+struct Counters {
+    requests: u64,
+    completed: u64,
+    dropped: u64,
+    requests_all: u64,
+    cold_starts: u64,
+    invocations: u64,
+    throttles: u64,
+    latency_sum_ns: u128,
+    slo_violations: u64,
+    wait_sum_ns: u128,
+    waits: u64,
+    tasks_vm: Vec<u64>,
+    tasks_faas: Vec<u64>,
+    exits: Vec<u64>,
+    stage_entries: Vec<u64>,
+}
+
+struct Sim<'a> {
+    sc: &'a Scenario,
+    policy: Box<dyn Policy>,
+    queue: EventQueue<Event>,
+    arrivals: Arrivals,
+    next_arrival: Option<SimTime>,
+    arrival_index: u64,
+    request_rngs: StreamFamily,
+    requests: slab::Slab<Request>,
+    tasks: slab::Slab<Task>,
+    task_seq: u32,
+    faas: Faas,
+    /// Function id of each stage.
+    stage_fn: Vec<u32>,
+    pools: Vec<Pool>,
+    /// Throttled invocations waiting for capacity: (task key, seq).
+    throttled: std::collections::VecDeque<(u32, u32)>,
+    wake_pending: bool,
+    ledger: Ledger,
+    cold_rng: SimRng,
+    boot_rng: SimRng,
+    platform_rng: SimRng,
+    counters: Counters,
+    latency: Histogram<u64>,
+    in_system: Integral,
+    in_system_marks: [u128; 2],
+    samples: Vec<Sample>,
+    arrivals_at_last_sample: u64,
+    in_flight: u64,
+    events: u64,
+    horizon: SimTime,
+    warmup: SimTime,
+    pc_per_function: u32,
+}
+
+impl<'a> Sim<'a> {
+    fn new(sc: &'a Scenario, policy_index: usize, replication: u32) -> Self {
+        let seed = sc.run.seed;
+        let rep = replication as u64;
+        let policy = policy::build(&sc.policies[policy_index], sc);
+        let deployment = policy.deployment(sc);
+        let mut faas = Faas::new(sc.faas.clone());
+        let keep_alive = match deployment.keep_alive {
+            Some(k) => Some(k),
+            None => sc.faas.keep_alive,
+        };
+        let stage_fn: Vec<u32> = sc
+            .stages
+            .iter()
+            .map(|st| {
+                let mem = deployment
+                    .function_memory_mb
+                    .or(st.memory_mb)
+                    .unwrap_or(sc.faas.memory_mb);
+                faas.add_function(st.name.clone(), mem, keep_alive)
+            })
+            .collect();
+        let pc = deployment
+            .provisioned_concurrency
+            .unwrap_or(sc.faas.provisioned_concurrency);
+        for &f in &stage_fn {
+            faas.provision(f, pc, SimTime::ZERO);
+        }
+        let mut ledger = Ledger::default();
+        let mut pools = Vec::new();
+        for plan in &deployment.pools {
+            let config = sc.vm_config_for(&plan.instance);
+            let mut pool = Pool::new(plan.name.clone(), config);
+            for _ in 0..plan.initial {
+                let id = pool.launch(SimTime::ZERO);
+                pool.booted(id, SimTime::ZERO, &mut ledger);
+            }
+            pools.push(pool);
+        }
+        let n_stages = sc.stages.len();
+        let mut sim = Sim {
+            sc,
+            policy,
+            queue: EventQueue::with_capacity(1024),
+            arrivals: Arrivals::new(sc.arrivals.clone(), rng::stream(seed, streams::ARRIVALS, rep)),
+            next_arrival: None,
+            arrival_index: 0,
+            request_rngs: StreamFamily::new(seed, streams::REQUEST, rep),
+            requests: slab::Slab::with_capacity(1024),
+            tasks: slab::Slab::with_capacity(1024),
+            task_seq: 0,
+            faas,
+            stage_fn,
+            pools,
+            throttled: Default::default(),
+            wake_pending: false,
+            ledger,
+            cold_rng: rng::stream(seed, streams::COLD_START, rep),
+            boot_rng: rng::stream(seed, streams::BOOT, rep),
+            platform_rng: rng::stream(seed, streams::PLATFORM, rep),
+            counters: Counters {
+                requests: 0,
+                completed: 0,
+                dropped: 0,
+                requests_all: 0,
+                cold_starts: 0,
+                invocations: 0,
+                throttles: 0,
+                latency_sum_ns: 0,
+                slo_violations: 0,
+                wait_sum_ns: 0,
+                waits: 0,
+                tasks_vm: vec![0; n_stages],
+                tasks_faas: vec![0; n_stages],
+                exits: vec![0; n_stages],
+                stage_entries: vec![0; n_stages],
+            },
+            latency: Histogram::new(3).expect("3 significant digits is a valid precision"),
+            in_system: Integral::default(),
+            in_system_marks: [0; 2],
+            samples: Vec::new(),
+            arrivals_at_last_sample: 0,
+            in_flight: 0,
+            events: 0,
+            horizon: SimTime(sc.run.horizon.as_nanos()),
+            warmup: SimTime(sc.run.warmup.as_nanos()),
+            pc_per_function: pc,
+        };
+        sim.next_arrival = sim.arrivals.next_time();
+        if let Some(iv) = sim.policy.tick_interval() {
+            let _ = sim.queue.push(SimTime::ZERO + iv, Event::Tick);
+        }
+        let _ = sim.queue.push(SimTime::ZERO, Event::Sample);
+        let _ = sim.queue.push(sim.warmup, Event::Mark(0));
+        let _ = sim.queue.push(sim.horizon, Event::Mark(1));
+        sim
+    }
+
+    fn run(&mut self) {
+        loop {
+            let next_event = self.queue.peek_time();
+            let arrival = self.next_arrival.filter(|&t| t < self.horizon);
+            match (arrival, next_event) {
+                (Some(a), Some(e)) if a < e => {
+                    self.events += 1;
+                    self.arrive(a)
+                }
+                (Some(a), None) => {
+                    self.events += 1;
+                    self.arrive(a)
+                }
+                (_, Some(_)) => {
+                    if self.done() {
+                        break;
+                    }
+                    let Some((_, ev)) = self.queue.pop() else { break };
+                    self.events += 1;
+                    self.handle(ev);
+                }
+                (None, None) => break,
+            }
+        }
+    }
+
+    /// True when arrivals are over and nothing is in flight: only timers remain.
+    fn done(&self) -> bool {
+        self.in_flight == 0
+            && self.next_arrival.is_none_or(|t| t >= self.horizon)
+            && self.queue.now() >= self.horizon
+    }
+
+    fn now(&self) -> SimTime {
+        self.queue.now()
+    }
+
+    fn arrive(&mut self, t: SimTime) {
+        self.queue.advance_to(t);
+        let idx = self.arrival_index;
+        self.arrival_index += 1;
+        self.next_arrival = self.arrivals.next_time();
+        let measured = t >= self.warmup;
+        self.counters.requests_all += 1;
+        if measured {
+            self.counters.requests += 1;
+        }
+        self.in_flight += 1;
+        self.in_system.set(t, self.in_flight);
+        let req = self.requests.insert(Request::new(t, measured, self.request_rngs.get(idx))) as u32;
+        let input = self.sc.input_bytes;
+        if input > 0 {
+            let delay = self.sc.data.payload.time(input);
+            let _ = self.queue.push(t + delay, Event::StageReady { req });
+        } else {
+            self.start_stage(req);
+        }
+    }
+
+    fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::TaskDone { task, seq } => self.task_done(task, seq),
+            Event::StageReady { req } => self.start_stage(req),
+            Event::Respond { req } => self.finish_request(req, true),
+            Event::Evict { inst, generation } => {
+                self.faas.expire(inst, generation, self.now());
+            }
+            Event::VmBooted { pool, vm } => self.vm_booted(pool, vm),
+            Event::Retry { task, seq } => self.retry(task, seq),
+            Event::ThrottleWake => {
+                self.wake_pending = false;
+                self.serve_throttled();
+            }
+            Event::Tick => self.tick(),
+            Event::Sample => self.sample(),
+            Event::Mark(i) => {
+                self.in_system_marks[i as usize] = self.in_system.area(self.now());
+            }
+        }
+    }
+
+    // ----- stages and tasks -------------------------------------------------------------
+
+    fn start_stage(&mut self, req: u32) {
+        let now = self.now();
+        let r = &mut self.requests[req as usize];
+        let s = r.stage as usize;
+        let stage = &self.sc.stages[s];
+        if r.measured {
+            self.counters.stage_entries[s] += 1;
+        }
+        r.done = 0;
+        r.failed = 0;
+        r.siblings.clear();
+        // Data for this stage's tasks fetched from storage (the previous stage's outputs).
+        let get_time = if s > 0 && self.sc.stages[s - 1].transfer == Transfer::Storage {
+            let prev = &self.sc.stages[s - 1];
+            let bytes = prev.output * prev.quorum as u64;
+            Some((self.sc.data.storage.time(bytes), prev.quorum as u64))
+        } else {
+            None
+        };
+        let put_time = (stage.transfer == Transfer::Storage && stage.output > 0 && s + 1 < self.sc.stages.len())
+            .then(|| self.sc.data.storage.time(stage.output));
+        for _ in 0..stage.tasks {
+            let r = &mut self.requests[req as usize];
+            let service = stage.service.sample(&mut r.rng);
+            let mut extra = SimDuration::ZERO;
+            if let Some((g, gets)) = get_time {
+                extra += g;
+                self.ledger.storage_gets += gets;
+            }
+            if let Some(p) = put_time {
+                extra += p;
+                self.ledger.storage_puts += 1;
+            }
+            self.task_seq = self.task_seq.wrapping_add(1);
+            let task = self.tasks.insert(Task {
+                req,
+                seq: self.task_seq,
+                stage: s as u16,
+                state: TaskState::Queued,
+                loc: Loc::None,
+                service,
+                extra,
+                enqueued: now,
+                attempts: 0,
+            }) as u32;
+            if stage.tasks > 1 {
+                r.siblings.push((task, self.task_seq));
+            }
+            let backend = self.policy.route(&view!(self), s);
+            if self.requests[req as usize].measured {
+                match backend {
+                    Backend::Faas => self.counters.tasks_faas[s] += 1,
+                    Backend::Vm(_) => self.counters.tasks_vm[s] += 1,
+                }
+            }
+            match backend {
+                Backend::Faas => self.invoke(task),
+                Backend::Vm(pool) => self.place_on_vm(task, pool),
+            }
+            // A failed task may have dropped the request.
+            if !self.requests.contains(req as usize) {
+                return;
+            }
+        }
+    }
+
+    /// Invokes the stage's function for `task`; on throttling applies the platform's rule.
+    fn invoke(&mut self, task: u32) {
+        if self.try_start_faas(task) {
+            return;
+        }
+        self.counters.throttles += 1;
+        let now = self.now();
+        let func = self.stage_fn[self.tasks[task as usize].stage as usize];
+        match self.sc.faas.on_throttle {
+            Throttle::Queue => {
+                let t = &mut self.tasks[task as usize];
+                t.loc = Loc::FaasQueued;
+                self.throttled.push_back((task, t.seq));
+                self.schedule_wake(func);
+            }
+            Throttle::Retry { delay, max_attempts } => {
+                let t = &mut self.tasks[task as usize];
+                t.attempts = t.attempts.saturating_add(1);
+                if (t.attempts as u32) < max_attempts {
+                    t.loc = Loc::FaasQueued;
+                    let seq = t.seq;
+                    let _ = self.queue.push(now + delay, Event::Retry { task, seq });
+                } else {
+                    self.fail_task(task);
+                }
+            }
+            Throttle::Drop => self.fail_task(task),
+        }
+    }
+
+    /// Starts `task` on a warm or new instance; false if the platform throttles it.
+    fn try_start_faas(&mut self, task: u32) -> bool {
+        let now = self.now();
+        let t = &self.tasks[task as usize];
+        let stage = &self.sc.stages[t.stage as usize];
+        let func = self.stage_fn[t.stage as usize];
+        match self.faas.acquire(func, now, &mut self.platform_rng) {
+            Acquire::Warm(inst) => {
+                let exec = t.service.mul_f64(self.faas.slowdown(func, stage.parallelism)) + t.extra;
+                let overhead = self.sc.faas.warm_start.sample(&mut self.platform_rng);
+                self.bill_invocation(inst, exec);
+                self.begin(task, Loc::Faas { inst }, now + overhead + exec);
+                true
+            }
+            Acquire::Cold(inst) => {
+                self.counters.cold_starts += 1;
+                let cold = self.sc.faas.cold_start.sample(&mut self.cold_rng);
+                let (total, billed) = match self.sc.faas.cold_mode {
+                    ColdMode::ReplacesService => (cold, cold),
+                    ColdMode::AddsToService => {
+                        let exec = t.service.mul_f64(self.faas.slowdown(func, stage.parallelism)) + t.extra;
+                        let billed = if self.sc.faas.bill_init { exec + cold } else { exec };
+                        (cold + exec, billed)
+                    }
+                };
+                self.bill_invocation(inst, billed);
+                self.begin(task, Loc::Faas { inst }, now + total);
+                true
+            }
+            Acquire::Throttled => false,
+        }
+    }
+
+    fn bill_invocation(&mut self, inst: u32, duration: SimDuration) {
+        self.counters.invocations += 1;
+        let i = &self.faas.instances[inst as usize];
+        let mem = self.faas.functions[i.func as usize].memory_mb;
+        let ms = billed_ms(duration, self.sc.faas.granularity);
+        if i.provisioned {
+            self.ledger.add_pc_invocation(ms, mem);
+        } else {
+            self.ledger.add_invocation(ms, mem);
+        }
+    }
+
+    /// Wakes the throttled queue when the scale-up bucket refills (capacity freed by a
+    /// finishing invocation wakes it directly).
+    fn schedule_wake(&mut self, func: u32) {
+        if self.wake_pending {
+            return;
+        }
+        let now = self.now();
+        let at = self.faas.next_token_time(func, now);
+        if at > now {
+            self.wake_pending = true;
+            let _ = self.queue.push(at, Event::ThrottleWake);
+        }
+    }
+
+    /// Starts throttled invocations, in FIFO order, while capacity allows.
+    fn serve_throttled(&mut self) {
+        while let Some(&(task, seq)) = self.throttled.front() {
+            let valid = self.tasks.get(task as usize).is_some_and(|t| t.seq == seq);
+            if !valid {
+                self.throttled.pop_front();
+                continue;
+            }
+            if !self.try_start_faas(task) {
+                let func = self.stage_fn[self.tasks[task as usize].stage as usize];
+                self.schedule_wake(func);
+                return;
+            }
+            self.throttled.pop_front();
+        }
+    }
+
+    fn retry(&mut self, task: u32, seq: u32) {
+        if self.tasks.get(task as usize).is_some_and(|t| t.seq == seq) {
+            self.invoke(task);
+        }
+    }
+
+    fn place_on_vm(&mut self, task: u32, pool: u16) {
+        let now = self.now();
+        let seq = self.tasks[task as usize].seq;
+        match self.pools[pool as usize].place((task, seq as u64), now) {
+            Placement::Start(vm) => self.start_on_vm(task, pool, vm),
+            Placement::Queued => self.tasks[task as usize].loc = Loc::VmQueued { pool },
+        }
+    }
+
+    fn start_on_vm(&mut self, task: u32, pool: u16, vm: u32) {
+        let now = self.now();
+        let t = &self.tasks[task as usize];
+        let stage = &self.sc.stages[t.stage as usize];
+        let exec = t.service.mul_f64(self.pools[pool as usize].slowdown(stage.parallelism)) + t.extra;
+        self.begin(task, Loc::Vm { pool, vm }, now + exec);
+    }
+
+    fn begin(&mut self, task: u32, loc: Loc, done_at: SimTime) {
+        let now = self.now();
+        let t = &mut self.tasks[task as usize];
+        t.state = TaskState::Running;
+        t.loc = loc;
+        let wait = now.since(t.enqueued);
+        let seq = t.seq;
+        if self.requests[t.req as usize].measured {
+            self.counters.wait_sum_ns += wait.as_nanos() as u128;
+            self.counters.waits += 1;
+        }
+        let _ = self.queue.push(done_at, Event::TaskDone { task, seq });
+    }
+
+    fn task_done(&mut self, task: u32, seq: u32) {
+        let Some(t) = self.tasks.get(task as usize) else { return };
+        if t.seq != seq || t.state == TaskState::Queued {
+            return;
+        }
+        let now = self.now();
+        let (loc, state, req) = (t.loc, t.state, t.req);
+        self.release(loc);
+        self.tasks.remove(task as usize);
+        if state == TaskState::Orphan {
+            return;
+        }
+        let r = &mut self.requests[req as usize];
+        r.done += 1;
+        let s = r.stage as usize;
+        let stage = &self.sc.stages[s];
+        if r.done < stage.quorum as u16 {
+            return;
+        }
+        // Quorum reached: cancel the rest, then exit or move on.
+        self.cancel_siblings(req);
+        let r = &mut self.requests[req as usize];
+        let exit = stage.exit > 0.0 && r.rng.random::<f64>() < stage.exit;
+        let last = s + 1 == self.sc.stages.len();
+        if exit || last {
+            if exit && !last && r.measured {
+                self.counters.exits[s] += 1;
+            }
+            let out = stage.output;
+            if out > 0 && stage.transfer == Transfer::Payload {
+                let _ = self.queue.push(now + self.sc.data.payload.time(out), Event::Respond { req });
+            } else {
+                self.finish_request(req, true);
+            }
+            return;
+        }
+        r.stage += 1;
+        let delay = match stage.transfer {
+            Transfer::Payload if stage.output > 0 => {
+                Some(self.sc.data.payload.time(stage.output * stage.quorum as u64))
+            }
+            _ => None,
+        };
+        match delay {
+            Some(d) => {
+                let _ = self.queue.push(now + d, Event::StageReady { req });
+            }
+            None => self.start_stage(req),
+        }
+    }
+
+    /// Frees the backend a finished or aborted task held.
+    fn release(&mut self, loc: Loc) {
+        let now = self.now();
+        match loc {
+            Loc::Faas { inst } => {
+                if let Some(at) = self.faas.release(inst, now) {
+                    let generation = self.faas.generation_of(inst);
+                    let _ = self.queue.push(at, Event::Evict { inst, generation });
+                }
+                if !self.throttled.is_empty() {
+                    self.serve_throttled();
+                }
+            }
+            Loc::Vm { pool, vm } => {
+                let p = &mut self.pools[pool as usize];
+                if p.free(vm, now) {
+                    p.drained(vm, now, &mut self.ledger);
+                } else {
+                    self.fill_vm(pool, vm);
+                }
+            }
+            Loc::None | Loc::FaasQueued | Loc::VmQueued { .. } => {}
+        }
+    }
+
+    /// Starts queued tasks on free slots of `vm`.
+    fn fill_vm(&mut self, pool: u16, vm: u32) {
+        loop {
+            let p = &self.pools[pool as usize];
+            if p.vms[vm as usize].busy >= p.config.slots {
+                return;
+            }
+            let tasks = &self.tasks;
+            let next = self.pools[pool as usize].next_queued(vm, |k, seq| {
+                tasks.get(k as usize).is_some_and(|t| t.seq as u64 == seq && t.state == TaskState::Queued)
+            });
+            let Some((task, _)) = next else { return };
+            let now = self.now();
+            self.pools[pool as usize].start_queued(vm, now);
+            self.start_on_vm(task, pool, vm);
+        }
+    }
+
+    /// Cancels the tasks of the request's current stage that have not finished.
+    fn cancel_siblings(&mut self, req: u32) {
+        let siblings = std::mem::take(&mut self.requests[req as usize].siblings);
+        for &(key, seq) in &siblings {
+            let Some(t) = self.tasks.get(key as usize) else { continue };
+            if t.seq != seq {
+                continue;
+            }
+            match (t.state, t.loc) {
+                (TaskState::Running, Loc::Faas { .. }) => {
+                    // Lambda cannot cancel an invocation: it runs to the end and is billed.
+                    self.tasks[key as usize].state = TaskState::Orphan;
+                }
+                (TaskState::Running, loc @ Loc::Vm { .. }) => {
+                    self.tasks.remove(key as usize);
+                    self.release(loc);
+                }
+                _ => {
+                    // Queued (VM queue, throttle queue, retry pending): its entries go stale.
+                    self.tasks.remove(key as usize);
+                }
+            }
+        }
+        // Keep the allocation for the next stage.
+        let mut siblings = siblings;
+        siblings.clear();
+        if let Some(r) = self.requests.get_mut(req as usize) {
+            r.siblings = siblings;
+        }
+    }
+
+    fn fail_task(&mut self, task: u32) {
+        let t = &self.tasks[task as usize];
+        let req = t.req;
+        self.tasks.remove(task as usize);
+        let r = &mut self.requests[req as usize];
+        r.failed += 1;
+        let stage = &self.sc.stages[r.stage as usize];
+        if r.failed as u32 > stage.tasks - stage.quorum {
+            self.cancel_siblings(req);
+            self.finish_request(req, false);
+        }
+    }
+
+    fn finish_request(&mut self, req: u32, ok: bool) {
+        let now = self.now();
+        let r = self.requests.remove(req as usize);
+        self.in_flight -= 1;
+        self.in_system.set(now, self.in_flight);
+        if !r.measured {
+            return;
+        }
+        if !ok {
+            self.counters.dropped += 1;
+            return;
+        }
+        let lat = now.since(r.arrival).as_nanos();
+        self.counters.completed += 1;
+        self.counters.latency_sum_ns += lat as u128;
+        let _ = self.latency.record(lat.max(1));
+        if let Some(slo) = self.sc.run.slo
+            && lat > slo.as_nanos()
+        {
+            self.counters.slo_violations += 1;
+        }
+    }
+
+    // ----- VMs and policy ---------------------------------------------------------------
+
+    fn vm_booted(&mut self, pool: u16, vm: u32) {
+        let now = self.now();
+        if self.pools[pool as usize].booted(vm, now, &mut self.ledger) {
+            self.fill_vm(pool, vm);
+        }
+    }
+
+    fn tick(&mut self) {
+        let actions = self.policy.on_tick(&view!(self));
+        let now = self.now();
+        for a in actions {
+            match a {
+                ScaleAction::Launch { pool, n } => {
+                    for _ in 0..n {
+                        let p = &mut self.pools[pool as usize];
+                        let vm = p.launch(now);
+                        let boot = p.config.boot.sample(&mut self.boot_rng);
+                        let _ = self.queue.push(now + boot, Event::VmBooted { pool, vm });
+                    }
+                }
+                ScaleAction::Retire { pool, n } => {
+                    self.pools[pool as usize].retire(n, now, &mut self.ledger);
+                }
+            }
+        }
+        if let Some(iv) = self.policy.tick_interval()
+            && (now < self.horizon || self.in_flight > 0)
+        {
+            let _ = self.queue.push(now + iv, Event::Tick);
+        }
+    }
+
+    fn sample(&mut self) {
+        let now = self.now();
+        let iv = self.sc.run.sample_interval;
+        let arrived = self.arrival_index - self.arrivals_at_last_sample;
+        self.arrivals_at_last_sample = self.arrival_index;
+        let (mut fb, mut fi) = (0, 0);
+        for f in &self.faas.functions {
+            fb += f.busy_count;
+            fi += f.idle_count;
+        }
+        let mut s = Sample {
+            time_s: now.as_secs_f64(),
+            arrival_rate_rps: if now == SimTime::ZERO { 0.0 } else { arrived as f64 / iv.as_secs_f64() },
+            in_flight: self.in_flight,
+            functions_busy: fb,
+            functions_idle: fi,
+            ..Sample::default()
+        };
+        for p in &self.pools {
+            s.vms_running += p.running;
+            s.vms_booting += p.booting;
+            s.vm_slots_busy += p.busy_slots.value() as u32;
+            s.vm_queue += p.queued;
+        }
+        self.samples.push(s);
+        if now < self.horizon || self.in_flight > 0 {
+            let _ = self.queue.push(now + iv, Event::Sample);
+        }
+    }
+
+    fn finish(mut self) -> RunResult {
+        let end = self.now().max(self.horizon);
+        self.faas.finish(end);
+        for p in &mut self.pools {
+            p.finish(end, &mut self.ledger);
+        }
+        if self.pc_per_function > 0 {
+            for f in &self.faas.functions {
+                self.ledger
+                    .add_pc_configured(self.pc_per_function, f.memory_mb, end.since(SimTime::ZERO));
+            }
+        }
+        let costs = self.ledger.costs(&self.sc.prices);
+        let c = &self.counters;
+        let window = (self.horizon.since(self.warmup)).as_secs_f64();
+        let q = |p: f64| {
+            if c.completed == 0 {
+                f64::NAN
+            } else {
+                self.latency.value_at_quantile(p) as f64 / 1e9
+            }
+        };
+        let mean = |sum: u128, n: u64| if n == 0 { f64::NAN } else { sum as f64 / n as f64 / 1e9 };
+        let (busy, cap) = self.pools.iter().fold((0u128, 0u128), |(b, c), p| {
+            (b + p.busy_slots.area(end), c + p.running_slots.area(end))
+        });
+        let mut m: Vec<(String, f64)> = vec![
+            ("requests".into(), c.requests as f64),
+            ("completed".into(), c.completed as f64),
+            ("dropped".into(), c.dropped as f64),
+            ("cold_starts".into(), c.cold_starts as f64),
+            ("invocations".into(), c.invocations as f64),
+            (
+                "cold_start_rate".into(),
+                if c.invocations == 0 { 0.0 } else { c.cold_starts as f64 / c.invocations as f64 },
+            ),
+            ("throttles".into(), c.throttles as f64),
+            ("latency_mean_s".into(), mean(c.latency_sum_ns, c.completed)),
+            ("latency_p50_s".into(), q(0.5)),
+            ("latency_p90_s".into(), q(0.9)),
+            ("latency_p99_s".into(), q(0.99)),
+            ("latency_p999_s".into(), q(0.999)),
+            ("latency_max_s".into(), if c.completed == 0 { f64::NAN } else { self.latency.max() as f64 / 1e9 }),
+            ("wait_mean_s".into(), mean(c.wait_sum_ns, c.waits)),
+            ("throughput_rps".into(), c.completed as f64 / window),
+            ("arrival_rate_rps".into(), c.requests as f64 / window),
+            (
+                "in_system_mean".into(),
+                (self.in_system_marks[1] - self.in_system_marks[0]) as f64 / (window * 1e9),
+            ),
+        ];
+        if self.sc.run.slo.is_some() {
+            m.push((
+                "slo_violation_rate".into(),
+                if c.requests == 0 { 0.0 } else { (c.slo_violations + c.dropped) as f64 / c.requests as f64 },
+            ));
+        }
+        m.extend([
+            ("cost_total_usd".into(), costs.total()),
+            ("cost_faas_compute_usd".into(), costs.faas_compute),
+            ("cost_faas_requests_usd".into(), costs.faas_requests),
+            ("cost_vm_usd".into(), costs.vm),
+            ("cost_storage_usd".into(), costs.storage),
+            (
+                "cost_per_million_usd".into(),
+                if c.requests_all == 0 { 0.0 } else { costs.total() / c.requests_all as f64 * 1e6 },
+            ),
+            ("vm_utilization".into(), if cap == 0 { f64::NAN } else { busy as f64 / cap as f64 }),
+            ("vm_billed_hours".into(), self.ledger.vm_billed_seconds as f64 / 3600.0),
+            ("vms_launched".into(), self.pools.iter().map(|p| p.launched).sum::<u64>() as f64),
+            ("instances_created".into(), self.faas.created as f64),
+            ("idle_memory_gb_s".into(), self.faas.idle_mb_ns as f64 / 1024.0 / 1e9),
+            ("end_time_s".into(), end.as_secs_f64()),
+            ("events".into(), self.events as f64),
+        ]);
+        for (i, st) in self.sc.stages.iter().enumerate() {
+            let (v, f) = (c.tasks_vm[i], c.tasks_faas[i]);
+            if self.sc.stages.len() > 1 {
+                m.push((format!("stage_{}_entered", st.name), c.stage_entries[i] as f64));
+                m.push((format!("stage_{}_exited", st.name), c.exits[i] as f64));
+            }
+            m.push((
+                format!("stage_{}_vm_share", st.name),
+                if v + f == 0 { f64::NAN } else { v as f64 / (v + f) as f64 },
+            ));
+        }
+        RunResult {
+            metrics: m,
+            samples: self.samples,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,96 @@
+//! Per-request and per-task state.
+
+use crate::kernel::{SimDuration, SimRng, SimTime};
+
+/// A request in flight.
+pub struct Request {
+    /// Its arrival time.
+    pub arrival: SimTime,
+    /// Its own random stream (common random numbers across policies).
+    pub rng: SimRng,
+    /// Current stage.
+    pub stage: u16,
+    /// Tasks of the current stage done.
+    pub done: u16,
+    /// Tasks of the current stage failed.
+    pub failed: u16,
+    /// Tasks of the current stage as (key, sequence), kept only for fan-outs (to cancel the
+    /// rest at the quorum); empty for single-task stages.
+    pub siblings: Vec<(u32, u32)>,
+    /// Counted in metrics (arrived after warm-up).
+    pub measured: bool,
+}
+
+impl Request {
+    /// A request arriving at `arrival`.
+    pub fn new(arrival: SimTime, measured: bool, rng: SimRng) -> Self {
+        Request {
+            arrival,
+            rng,
+            stage: 0,
+            done: 0,
+            failed: 0,
+            siblings: Vec::new(),
+            measured,
+        }
+    }
+}
+
+/// Lifecycle of a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskState {
+    /// Waiting (VM queue, throttle queue or retry).
+    Queued,
+    /// Running.
+    Running,
+    /// Its stage completed without it; it runs on (a function invocation cannot be cancelled).
+    Orphan,
+}
+
+/// Where a task is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loc {
+    /// Nowhere yet.
+    None,
+    /// Running on a function instance.
+    Faas {
+        /// Instance id.
+        inst: u32,
+    },
+    /// Waiting for FaaS capacity.
+    FaasQueued,
+    /// Waiting in a VM pool.
+    VmQueued {
+        /// Pool index.
+        pool: u16,
+    },
+    /// Running on a VM.
+    Vm {
+        /// Pool index.
+        pool: u16,
+        /// VM id.
+        vm: u32,
+    },
+}
+
+/// One task of a stage.
+pub struct Task {
+    /// Owning request.
+    pub req: u32,
+    /// Unique sequence number (slab keys are reused).
+    pub seq: u32,
+    /// Stage index.
+    pub stage: u16,
+    /// State.
+    pub state: TaskState,
+    /// Location.
+    pub loc: Loc,
+    /// Service time on one vCPU.
+    pub service: SimDuration,
+    /// Data-movement time inside the task (storage GET/PUT).
+    pub extra: SimDuration,
+    /// When it was created (for queue waits).
+    pub enqueued: SimTime,
+    /// Invocation attempts so far (throttle retries).
+    pub attempts: u8,
+}

@@ -1,0 +1,11 @@
+//! The discrete-event kernel: integer time, the event queue and random streams.
+//!
+//! The kernel knows nothing of clouds or models; the engine ([`crate::engine`]) drives it.
+
+pub mod queue;
+pub mod rng;
+pub mod time;
+
+pub use queue::{EventKey, EventQueue, InPast};
+pub use rng::{SimRng, StreamFamily};
+pub use time::{NANOS_PER_SEC, SimDuration, SimTime};

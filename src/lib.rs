@@ -1,0 +1,74 @@
+//! infersim: a discrete-event simulator of the cost and latency of serving ML inference on
+//! serverless functions (AWS Lambda-style FaaS) and VMs (IaaS).
+//!
+//! A scenario (TOML) describes the workload, the platform, the request plan and the policies to
+//! compare; [`run_scenario`] runs every policy for every replication, in parallel, and returns the
+//! results in a deterministic order.
+//!
+//! ```
+//! use infersim::scenario::Scenario;
+//! let text = r#"
+//! name = "doc-example"
+//! [run]
+//! horizon = "60s"
+//! replications = 2
+//! [workload]
+//! arrivals = { kind = "poisson", rate = "5/s" }
+//! [[stage]]
+//! service = { kind = "exponential", mean = "100ms" }
+//! [[policy]]
+//! kind = "all-faas"
+//! "#;
+//! let sc = Scenario::from_str_at(text, std::path::Path::new("doc.toml")).unwrap();
+//! let results = infersim::run_scenario(&sc, None, None);
+//! let reqs = results.results[0][0].get("requests").unwrap();
+//! assert!(reqs > 200.0 && reqs < 400.0);
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod cloud;
+pub mod engine;
+pub mod kernel;
+pub mod policy;
+pub mod report;
+pub mod scenario;
+pub mod workload;
+
+use rayon::prelude::*;
+
+use report::ScenarioResults;
+use scenario::Scenario;
+
+/// Runs every policy (or only `policy`, an index) of `scenario` for its replications (or
+/// `replications`), in parallel. Results are ordered by policy, then replication, whatever the
+/// number of threads.
+pub fn run_scenario(scenario: &Scenario, policy: Option<usize>, replications: Option<u32>) -> ScenarioResults {
+    let reps = replications.unwrap_or(scenario.run.replications);
+    let policies: Vec<usize> = match policy {
+        Some(p) => vec![p],
+        None => (0..scenario.policies.len()).collect(),
+    };
+    let jobs: Vec<(usize, u32)> = policies
+        .iter()
+        .flat_map(|&p| (0..reps).map(move |r| (p, r)))
+        .collect();
+    let runs: Vec<report::RunResult> = jobs
+        .par_iter()
+        .map(|&(p, r)| engine::run(scenario, p, r))
+        .collect();
+    let mut it = runs.into_iter();
+    let results = policies
+        .iter()
+        .map(|_| it.by_ref().take(reps as usize).collect())
+        .collect();
+    ScenarioResults {
+        scenario: scenario.name.clone(),
+        policies: policies
+            .iter()
+            .map(|&p| scenario.policies[p].display_name())
+            .collect(),
+        results,
+        replications: (0..reps).collect(),
+    }
+}

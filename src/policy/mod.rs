@@ -1,0 +1,166 @@
+//! Serving policies. A policy decides the deployment (functions, VM pools and their initial
+//! fleets), routes each task to a backend, and may rescale pools on a periodic tick. Policies
+//! read a [`View`] of the state and return decisions; only the engine mutates the simulation.
+//!
+//! The registry of kinds is the one `match` in [`build`].
+
+pub mod baseline;
+
+use crate::cloud::faas::Faas;
+use crate::cloud::pricing::InstanceType;
+use crate::cloud::vm::Pool;
+use crate::kernel::{SimDuration, SimTime};
+use crate::scenario::Scenario;
+use crate::scenario::spec::PolicySpec;
+
+/// Where a task runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The stage's function.
+    Faas,
+    /// A VM pool.
+    Vm(u16),
+}
+
+/// One VM pool a policy wants.
+#[derive(Clone, Debug)]
+pub struct PoolPlan {
+    /// Name in reports.
+    pub name: String,
+    /// Instance type.
+    pub instance: InstanceType,
+    /// VMs running at time zero (launched and booted at the start, billed from it).
+    pub initial: u32,
+}
+
+/// What a policy deploys at the start of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Deployment {
+    /// VM pools.
+    pub pools: Vec<PoolPlan>,
+    /// Memory of every stage's function (overrides stage and platform settings).
+    pub function_memory_mb: Option<u32>,
+    /// Keep-alive of functions (overrides the platform's).
+    pub keep_alive: Option<SimDuration>,
+    /// Provisioned concurrency per function (overrides the platform's).
+    pub provisioned_concurrency: Option<u32>,
+}
+
+/// A scaling decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScaleAction {
+    /// Launch `n` VMs in pool `pool` (they serve after booting).
+    Launch {
+        /// Pool index.
+        pool: u16,
+        /// How many.
+        n: u32,
+    },
+    /// Retire `n` VMs of pool `pool` (booting ones first, then the least busy).
+    Retire {
+        /// Pool index.
+        pool: u16,
+        /// How many.
+        n: u32,
+    },
+}
+
+/// A read-only view of the simulation for policies.
+pub struct View<'a> {
+    /// Current time.
+    pub now: SimTime,
+    /// VM pools.
+    pub pools: &'a [Pool],
+    /// The FaaS platform.
+    pub faas: &'a Faas,
+    /// Requests that arrived so far.
+    pub arrivals: u64,
+}
+
+/// A serving policy.
+pub trait Policy: Send {
+    /// Name in reports.
+    fn name(&self) -> &str;
+    /// The deployment at time zero.
+    fn deployment(&self, scenario: &Scenario) -> Deployment;
+    /// The backend for one task of `stage`.
+    fn route(&mut self, view: &View, stage: usize) -> Backend;
+    /// How often [`Policy::on_tick`] runs (`None`: never).
+    fn tick_interval(&self) -> Option<SimDuration> {
+        None
+    }
+    /// Periodic decisions.
+    fn on_tick(&mut self, _view: &View) -> Vec<ScaleAction> {
+        Vec::new()
+    }
+}
+
+/// Builds the policy a scenario names.
+pub fn build(spec: &PolicySpec, scenario: &Scenario) -> Box<dyn Policy> {
+    use baseline::*;
+    let instance = |name: &Option<String>| {
+        name.as_deref()
+            .and_then(|n| scenario.instance_type(n))
+            .unwrap_or_else(|| scenario.vm.instance.clone())
+    };
+    let name = spec.display_name();
+    match spec {
+        PolicySpec::AllFaas {
+            keep_alive,
+            memory,
+            provisioned_concurrency,
+            ..
+        } => Box::new(AllFaas {
+            name,
+            keep_alive: keep_alive.map(|d| d.0),
+            memory_mb: memory.map(|m| m.0),
+            provisioned: *provisioned_concurrency,
+        }),
+        PolicySpec::VmFixed { vms, instance: i, .. } => Box::new(VmFixed {
+            name,
+            vms: *vms,
+            instance: instance(i),
+        }),
+        PolicySpec::VmAutoscale {
+            instance: i,
+            min,
+            max,
+            initial,
+            scale_out_above,
+            scale_in_below,
+            interval,
+            cooldown,
+            step,
+            ..
+        } => {
+            let min = min.unwrap_or(1);
+            Box::new(VmAutoscale::new(
+                name,
+                instance(i),
+                AutoscaleRule {
+                    min,
+                    max: max.unwrap_or(100),
+                    initial: initial.unwrap_or(min.max(1)),
+                    out_above: scale_out_above.map(|p| p.0).unwrap_or(0.7),
+                    in_below: scale_in_below.map(|p| p.0).unwrap_or(0.3),
+                    interval: interval.map(|d| d.0).unwrap_or(SimDuration::from_secs(30)),
+                    cooldown: cooldown.map(|d| d.0).unwrap_or(SimDuration::from_secs(120)),
+                    step: step.unwrap_or(1),
+                },
+            ))
+        }
+        PolicySpec::Hybrid {
+            vms,
+            instance: i,
+            max_queue,
+            keep_alive,
+            ..
+        } => Box::new(Hybrid {
+            name,
+            vms: *vms,
+            instance: instance(i),
+            max_queue: max_queue.unwrap_or(0),
+            keep_alive: keep_alive.map(|d| d.0),
+        }),
+    }
+}

@@ -1,0 +1,59 @@
+//! Results: what one run produces, statistics over replications, and the files and tables
+//! written from them.
+
+pub mod stats;
+pub mod write;
+
+use serde::Serialize;
+
+/// The result of one run (one policy, one replication).
+#[derive(Clone, Debug, Default)]
+pub struct RunResult {
+    /// Metrics in a fixed order; names carry their unit.
+    pub metrics: Vec<(String, f64)>,
+    /// Time series sampled every `run.sample_interval`.
+    pub samples: Vec<Sample>,
+}
+
+impl RunResult {
+    /// The value of a metric.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.metrics.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+}
+
+/// One time-series sample.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Sample {
+    /// Time, seconds.
+    pub time_s: f64,
+    /// Arrivals per second over the last interval.
+    pub arrival_rate_rps: f64,
+    /// Requests in flight.
+    pub in_flight: u64,
+    /// Function instances busy (initialising or running).
+    pub functions_busy: u32,
+    /// Function instances idle (warm).
+    pub functions_idle: u32,
+    /// VMs serving.
+    pub vms_running: u32,
+    /// VMs booting.
+    pub vms_booting: u32,
+    /// Busy VM slots.
+    pub vm_slots_busy: u32,
+    /// Tasks queued at VMs.
+    pub vm_queue: u32,
+}
+
+/// All runs of a scenario: `results[policy][replication]`.
+#[derive(Clone, Debug)]
+pub struct ScenarioResults {
+    /// Scenario name.
+    pub scenario: String,
+    /// Policy names, in scenario order.
+    pub policies: Vec<String>,
+    /// Runs.
+    pub results: Vec<Vec<RunResult>>,
+    /// Replication numbers run (the same for every policy).
+    pub replications: Vec<u32>,
+}

@@ -1,0 +1,171 @@
+//! Output files (written atomically: temp file + rename) and the terminal table.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::Path;
+
+use super::ScenarioResults;
+use super::stats::summarize;
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Formats a float for CSV: shortest round-trip representation; NaN as empty.
+fn num(x: f64) -> String {
+    if x.is_nan() { String::new() } else { format!("{x}") }
+}
+
+/// The tidy per-run CSV: `policy,replication,metric,value`.
+pub fn summary_csv(r: &ScenarioResults) -> Vec<u8> {
+    let mut out = String::from("policy,replication,metric,value\n");
+    for (p, runs) in r.policies.iter().zip(&r.results) {
+        for (rep, run) in r.replications.iter().zip(runs) {
+            for (m, v) in &run.metrics {
+                let _ = writeln!(out, "{p},{rep},{m},{}", num(*v));
+            }
+        }
+    }
+    out.into_bytes()
+}
+
+/// The per-policy statistics CSV: `policy,metric,mean,std,ci95_low,ci95_high,n`.
+pub fn stats_csv(r: &ScenarioResults) -> Vec<u8> {
+    let mut out = String::from("policy,metric,mean,std,ci95_low,ci95_high,n\n");
+    for (p, runs) in r.policies.iter().zip(&r.results) {
+        let Some(first) = runs.first() else { continue };
+        for (i, (m, _)) in first.metrics.iter().enumerate() {
+            let xs: Vec<f64> = runs.iter().map(|run| run.metrics[i].1).collect();
+            let s = summarize(&xs, 0.95);
+            let _ = writeln!(
+                out,
+                "{p},{m},{},{},{},{},{}",
+                num(s.mean),
+                num(s.std),
+                num(s.mean - s.half_width),
+                num(s.mean + s.half_width),
+                s.n
+            );
+        }
+    }
+    out.into_bytes()
+}
+
+/// The time series CSV: `policy,replication,time_s,…`.
+pub fn timeseries_csv(r: &ScenarioResults) -> Vec<u8> {
+    let mut out = String::from(
+        "policy,replication,time_s,arrival_rate_rps,in_flight,functions_busy,functions_idle,vms_running,vms_booting,vm_slots_busy,vm_queue\n",
+    );
+    for (p, runs) in r.policies.iter().zip(&r.results) {
+        for (rep, run) in r.replications.iter().zip(runs) {
+            for s in &run.samples {
+                let _ = writeln!(
+                    out,
+                    "{p},{rep},{},{},{},{},{},{},{},{},{}",
+                    num(s.time_s),
+                    num(s.arrival_rate_rps),
+                    s.in_flight,
+                    s.functions_busy,
+                    s.functions_idle,
+                    s.vms_running,
+                    s.vms_booting,
+                    s.vm_slots_busy,
+                    s.vm_queue
+                );
+            }
+        }
+    }
+    out.into_bytes()
+}
+
+/// The metrics shown in the terminal table, with their column titles and scale.
+const TABLE: &[(&str, &str, f64)] = &[
+    ("requests", "requests", 1.0),
+    ("completed", "completed", 1.0),
+    ("dropped", "dropped", 1.0),
+    ("cold_starts", "cold starts", 1.0),
+    ("latency_mean_s", "mean ms", 1e3),
+    ("latency_p50_s", "p50 ms", 1e3),
+    ("latency_p99_s", "p99 ms", 1e3),
+    ("slo_violation_rate", "SLO viol %", 100.0),
+    ("throughput_rps", "req/s", 1.0),
+    ("cost_total_usd", "cost $", 1.0),
+    ("cost_per_million_usd", "$ per 1M", 1.0),
+];
+
+/// A readable per-policy table: mean ± 95% CI half-width over replications.
+pub fn table(r: &ScenarioResults) -> String {
+    let cols: Vec<&(&str, &str, f64)> = TABLE
+        .iter()
+        .filter(|(m, ..)| r.results.iter().flatten().any(|run| run.get(m).is_some()))
+        .collect();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut header = vec!["policy".to_string()];
+    header.extend(cols.iter().map(|c| c.1.to_string()));
+    rows.push(header);
+    for (p, runs) in r.policies.iter().zip(&r.results) {
+        let mut row = vec![p.clone()];
+        for (metric, _, scale) in &cols {
+            let xs: Vec<f64> = runs.iter().map(|run| run.get(metric).unwrap_or(f64::NAN) * scale).collect();
+            let s = summarize(&xs, 0.95);
+            row.push(fmt_mean_ci(s.mean, s.half_width));
+        }
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            if c == 0 {
+                let _ = write!(out, "{cell:<w$}", w = widths[c]);
+            } else {
+                let _ = write!(out, "  {cell:>w$}", w = widths[c]);
+            }
+        }
+        out.push('\n');
+        if i == 0 {
+            let total: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+            out.push_str(&"-".repeat(total));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn fmt_mean_ci(mean: f64, hw: f64) -> String {
+    if mean.is_nan() {
+        return "-".into();
+    }
+    let digits = |x: f64| {
+        let a = x.abs();
+        if a == 0.0 || a >= 100.0 {
+            0
+        } else if a >= 1.0 {
+            2
+        } else if a >= 0.01 {
+            4
+        } else {
+            6
+        }
+    };
+    let d = digits(mean);
+    if hw.is_nan() {
+        format!("{mean:.d$}")
+    } else {
+        format!("{mean:.d$} ± {hw:.d$}")
+    }
+}

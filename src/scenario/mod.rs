@@ -1,0 +1,723 @@
+//! Scenarios: the TOML file a researcher writes, parsed ([`spec`]) and validated into the model
+//! the engine runs ([`Scenario`]). Every problem is reported with the file, the line, the key
+//! path, what was wrong and what is allowed.
+
+pub mod spec;
+pub mod units;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::cloud::faas::{ColdMode, CpuCurve, FaasConfig, Reuse, Throttle};
+use crate::cloud::pricing::{self, InstanceType, LambdaPreset};
+use crate::cloud::storage::{DataConfig, Link, Transfer};
+use crate::cloud::vm::VmConfig;
+use crate::cloud::{billing::Prices, coldstart_data};
+use crate::kernel::SimDuration;
+use crate::workload::{ArrivalModel, Dist, DistSpec};
+use spec::{PolicySpec, ScaleRateSpec, ScenarioSpec, ThrottleSpec, VmBillingSpec};
+
+/// A problem in a scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// Dotted key path, when known (e.g. `platform.faas.memory`).
+    pub key: Option<String>,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// One validated stage of the request plan.
+#[derive(Clone, Debug)]
+pub struct Stage {
+    /// Name.
+    pub name: String,
+    /// Service time on one vCPU.
+    pub service: Dist,
+    /// vCPUs a task can use.
+    pub parallelism: f64,
+    /// Fan-out.
+    pub tasks: u32,
+    /// Tasks needed to complete.
+    pub quorum: u32,
+    /// Exit probability after the stage.
+    pub exit: f64,
+    /// Output bytes to the next stage.
+    pub output: u64,
+    /// How the output moves.
+    pub transfer: Transfer,
+    /// Function memory for this stage (MB), if overridden.
+    pub memory_mb: Option<u32>,
+}
+
+/// Run control.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// Arrivals stop here.
+    pub horizon: SimDuration,
+    /// Metrics ignore requests arriving earlier.
+    pub warmup: SimDuration,
+    /// Master seed.
+    pub seed: u64,
+    /// Replications.
+    pub replications: u32,
+    /// Time-series interval.
+    pub sample_interval: SimDuration,
+    /// Latency target.
+    pub slo: Option<SimDuration>,
+}
+
+/// A validated scenario, ready to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Run control.
+    pub run: RunConfig,
+    /// Arrival process.
+    pub arrivals: ArrivalModel,
+    /// Request input size.
+    pub input_bytes: u64,
+    /// FaaS platform.
+    pub faas: FaasConfig,
+    /// Prices for the ledger.
+    pub prices: Prices,
+    /// VM platform (default instance type).
+    pub vm: VmConfig,
+    /// Extra instance types declared by the scenario.
+    pub instance_types: Vec<InstanceType>,
+    /// Slots per VM if the scenario sets them.
+    pub vm_slots: Option<u32>,
+    /// Payload and storage.
+    pub data: DataConfig,
+    /// The request plan.
+    pub stages: Vec<Stage>,
+    /// The policies.
+    pub policies: Vec<PolicySpec>,
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            file: path.to_path_buf(),
+            line: None,
+            key: None,
+            message: format!("cannot read the scenario: {e}"),
+        })?;
+        Self::from_str_at(&text, path)
+    }
+
+    /// Validates scenario text; `path` names it in errors and anchors relative file paths.
+    pub fn from_str_at(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let spec = parse(text, path)?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let v = Validator {
+            text,
+            path,
+            base: &base,
+        };
+        v.build(spec)
+    }
+
+    /// Index of a policy by its display name.
+    pub fn policy_index(&self, name: &str) -> Option<usize> {
+        self.policies.iter().position(|p| p.display_name() == name)
+    }
+
+    /// Looks up an instance type: the scenario's own first, then the preset table.
+    pub fn instance_type(&self, name: &str) -> Option<InstanceType> {
+        self.instance_types
+            .iter()
+            .find(|t| t.name == name)
+            .cloned()
+            .or_else(|| pricing::ec2_instance(name))
+    }
+
+    /// The VM configuration with another instance type (slots follow its vCPUs unless the
+    /// scenario sets `slots`).
+    pub fn vm_config_for(&self, instance: &InstanceType) -> VmConfig {
+        let mut c = self.vm.clone();
+        c.slots = self.vm_slots.unwrap_or(instance.vcpus).max(1);
+        c.vcpus_per_slot = instance.vcpus as f64 / c.slots as f64;
+        c.instance = instance.clone();
+        c
+    }
+}
+
+/// Parses TOML into the raw spec, mapping serde errors to file/line/key.
+fn parse(text: &str, path: &Path) -> Result<ScenarioSpec, ScenarioError> {
+    let de = toml::Deserializer::parse(text).map_err(|e| toml_error(&e, text, path, None))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let key = (key != "." && !key.is_empty()).then_some(key);
+        toml_error(e.inner(), text, path, key)
+    })
+}
+
+fn toml_error(e: &toml::de::Error, text: &str, path: &Path, key: Option<String>) -> ScenarioError {
+    let line = e.span().map(|s| line_of(text, s.start));
+    let mut message = e.message().trim().to_string();
+    if let Some(hint) = suggest_unknown_field(&message) {
+        message.push_str(&hint);
+    }
+    ScenarioError {
+        file: path.to_path_buf(),
+        line,
+        key,
+        message,
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" adds "did you mean `a`?".
+fn suggest_unknown_field(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (bad, tail) = rest.split_once('`')?;
+    let candidates: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+    let best = candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(bad, c), *c))
+        .max_by(|a, b| a.0.total_cmp(&b.0))?;
+    (best.0 > 0.7).then(|| format!(" — did you mean `{}`?", best.1))
+}
+
+/// Finds the line of a dotted key path (`stage.1.service`) in the document.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    use toml_edit::{Item, Table, Value};
+    enum Node<'a> {
+        Item(&'a Item),
+        Table(&'a Table),
+        Value(&'a Value),
+    }
+    let doc = toml_edit::Document::parse(text).ok()?;
+    let mut node = Node::Table(doc.as_table());
+    let mut span: Option<std::ops::Range<usize>> = None;
+    for part in key.split('.') {
+        let index = part.parse::<usize>().ok();
+        let next = match (&node, index) {
+            (Node::Table(t), None) => {
+                if let Some((k, _)) = t.get_key_value(part) {
+                    span = k.span().or(span);
+                }
+                t.get(part).map(Node::Item)
+            }
+            (Node::Item(Item::Table(t)), None) => {
+                if let Some((k, _)) = t.get_key_value(part) {
+                    span = k.span().or(span);
+                }
+                t.get(part).map(Node::Item)
+            }
+            (Node::Item(Item::Value(Value::InlineTable(t))) | Node::Value(Value::InlineTable(t)), None) => {
+                if let Some((k, _)) = t.get_key_value(part) {
+                    span = k.span().or(span);
+                }
+                t.get(part).map(Node::Value)
+            }
+            (Node::Item(Item::ArrayOfTables(a)), Some(i)) => a.get(i).map(Node::Table),
+            (Node::Item(Item::Value(Value::Array(a))) | Node::Value(Value::Array(a)), Some(i)) => {
+                a.get(i).map(Node::Value)
+            }
+            _ => None,
+        };
+        let Some(n) = next else { break };
+        let own = match &n {
+            Node::Item(it) => it.span(),
+            Node::Table(t) => t.span(),
+            Node::Value(v) => v.span(),
+        };
+        if index.is_some() || span.is_none() {
+            span = own.or(span);
+        }
+        node = n;
+    }
+    span.map(|s| line_of(text, s.start))
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    path: &'a Path,
+    base: &'a Path,
+}
+
+impl Validator<'_> {
+    fn err(&self, key: &str, message: impl Into<String>) -> ScenarioError {
+        ScenarioError {
+            file: self.path.to_path_buf(),
+            line: line_of_key(self.text, key),
+            key: Some(key.to_string()),
+            message: message.into(),
+        }
+    }
+
+    fn dist(&self, key: &str, spec: &DistSpec) -> Result<Dist, ScenarioError> {
+        spec.build(self.base).map_err(|m| self.err(key, m))
+    }
+
+    fn build(&self, s: ScenarioSpec) -> Result<Scenario, ScenarioError> {
+        if s.name.trim().is_empty()
+            || s.name.contains(['/', '\\'])
+            || s.name.starts_with('.')
+        {
+            return Err(self.err(
+                "name",
+                format!("name \"{}\" must be non-empty, not start with '.', and contain no '/' (it names the report directory)", s.name),
+            ));
+        }
+        // Run control.
+        let horizon = s.run.horizon.0;
+        if horizon.as_nanos() == 0 {
+            return Err(self.err("run.horizon", "horizon must be > 0 (e.g. \"10m\")"));
+        }
+        let warmup = s.run.warmup.map(|d| d.0).unwrap_or_default();
+        if warmup >= horizon {
+            return Err(self.err(
+                "run.warmup",
+                format!("warmup ({warmup}) must be shorter than the horizon ({horizon})"),
+            ));
+        }
+        let replications = s.run.replications.unwrap_or(1);
+        if replications == 0 {
+            return Err(self.err("run.replications", "replications must be ≥ 1"));
+        }
+        let sample_interval = match s.run.sample_interval {
+            Some(d) if d.0.as_nanos() == 0 => {
+                return Err(self.err("run.sample_interval", "sample_interval must be > 0"));
+            }
+            Some(d) => d.0,
+            None => SimDuration((horizon.as_nanos() / 200).max(1_000_000_000)),
+        };
+        let run = RunConfig {
+            horizon,
+            warmup,
+            seed: s.run.seed.unwrap_or(1),
+            replications,
+            sample_interval,
+            slo: s.run.slo.map(|d| d.0),
+        };
+        let arrivals = s
+            .workload
+            .arrivals
+            .build(self.base)
+            .map_err(|m| self.err("workload.arrivals", m))?;
+
+        let (faas, prices) = self.faas(&s)?;
+        let (vm, instance_types) = self.vm(&s)?;
+        let data = self.data(&s)?;
+        let stages = self.stages(&s, &data)?;
+        if s.policy.is_empty() {
+            return Err(self.err("policy", "a scenario needs at least one [[policy]]"));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, p) in s.policy.iter().enumerate() {
+            let key = format!("policy.{i}");
+            let name = p.display_name();
+            if !names.insert(name.clone()) {
+                return Err(self.err(
+                    &key,
+                    format!("two policies are named \"{name}\"; give each a distinct `name`"),
+                ));
+            }
+            self.check_policy(&key, p, &instance_types)?;
+        }
+        Ok(Scenario {
+            name: s.name.clone(),
+            description: s.description.clone().unwrap_or_default(),
+            path: self.path.to_path_buf(),
+            run,
+            arrivals,
+            input_bytes: s.workload.input.map(|b| b.0).unwrap_or(0),
+            faas,
+            prices,
+            vm,
+            instance_types,
+            vm_slots: s.platform.vm.slots,
+            data,
+            stages,
+            policies: s.policy.clone(),
+        })
+    }
+
+    fn faas(&self, s: &ScenarioSpec) -> Result<(FaasConfig, Prices), ScenarioError> {
+        let f = &s.platform.faas;
+        let preset: LambdaPreset = match f.preset.as_deref() {
+            None => pricing::AWS_LAMBDA_2025,
+            Some(name) => pricing::LAMBDA_PRESETS
+                .iter()
+                .find(|p| p.name == name)
+                .cloned()
+                .ok_or_else(|| {
+                    self.err(
+                        "platform.faas.preset",
+                        format!(
+                            "unknown FaaS preset \"{name}\"; allowed: {}",
+                            pricing::LAMBDA_PRESETS.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                })?,
+        };
+        let arch = f.architecture.unwrap_or_default();
+        let memory_mb = f.memory.map(|m| m.0).unwrap_or(1024);
+        let granularity = f.billing_granularity.map(|d| d.0).unwrap_or(preset.granularity);
+        if granularity.as_nanos() == 0 {
+            return Err(self.err(
+                "platform.faas.billing_granularity",
+                "billing granularity must be > 0 (AWS: \"1ms\"; before Dec 2020: \"100ms\")",
+            ));
+        }
+        let mb_per_vcpu = f.mb_per_vcpu.unwrap_or(1769.0);
+        let max_vcpus = f.max_vcpus.unwrap_or(6.0);
+        if !(mb_per_vcpu > 0.0) || !(max_vcpus > 0.0) {
+            return Err(self.err("platform.faas.mb_per_vcpu", "mb_per_vcpu and max_vcpus must be > 0"));
+        }
+        let concurrency_limit = f.concurrency_limit.unwrap_or(preset.concurrency_limit);
+        if concurrency_limit == 0 {
+            return Err(self.err("platform.faas.concurrency_limit", "concurrency_limit must be ≥ 1"));
+        }
+        let (scale_burst, scale_period) = match &f.scale_rate {
+            None => (Some(preset.scale_burst), preset.scale_period),
+            Some(ScaleRateSpec::Named(n)) if n == "unlimited" => (None, preset.scale_period),
+            Some(ScaleRateSpec::Named(n)) => {
+                return Err(self.err(
+                    "platform.faas.scale_rate",
+                    format!("scale_rate \"{n}\" is not allowed; write \"unlimited\" or {{ burst = 1000, per = \"10s\" }}"),
+                ));
+            }
+            Some(ScaleRateSpec::Bucket { burst, per }) => {
+                if *burst == 0 || per.0.as_nanos() == 0 {
+                    return Err(self.err("platform.faas.scale_rate", "scale_rate needs burst ≥ 1 and per > 0"));
+                }
+                (Some(*burst), per.0)
+            }
+        };
+        let on_throttle = match &f.on_throttle {
+            None | Some(ThrottleSpec::Queue) => Throttle::Queue,
+            Some(ThrottleSpec::Drop) => Throttle::Drop,
+            Some(ThrottleSpec::Retry { delay, max_attempts }) => {
+                if *max_attempts == 0 {
+                    return Err(self.err("platform.faas.on_throttle.max_attempts", "max_attempts must be ≥ 1"));
+                }
+                Throttle::Retry {
+                    delay: delay.0,
+                    max_attempts: *max_attempts,
+                }
+            }
+        };
+        let cold_start = match (&f.cold_start, &f.cold_start_measured) {
+            (Some(_), Some(_)) => {
+                return Err(self.err(
+                    "platform.faas.cold_start_measured",
+                    "give either `cold_start` (a distribution) or `cold_start_measured`, not both",
+                ));
+            }
+            (Some(d), None) => self.dist("platform.faas.cold_start", d)?,
+            (None, Some(m)) => {
+                let v = coldstart_data::load(m, memory_mb, self.base)
+                    .map_err(|e| self.err("platform.faas.cold_start_measured", e))?;
+                Dist::Empirical(v.into())
+            }
+            (None, None) => Dist::LogNormal(
+                rand_distr::LogNormal::new(0.25f64.ln(), (4.0f64).ln() / crate::workload::dist::Z99)
+                    .map_err(|e| self.err("platform.faas.cold_start", e.to_string()))?,
+                0.25f64.ln(),
+                (4.0f64).ln() / crate::workload::dist::Z99,
+            ),
+        };
+        let warm_start = match &f.warm_start {
+            Some(d) => self.dist("platform.faas.warm_start", d)?,
+            None => Dist::Constant(SimDuration::ZERO),
+        };
+        let keep_alive = f.keep_alive.map(|d| d.0).unwrap_or(SimDuration::from_secs(600));
+        let config = FaasConfig {
+            memory_mb,
+            arch,
+            granularity,
+            bill_init: f.bill_init.unwrap_or(preset.bill_init),
+            keep_alive: Some(keep_alive),
+            max_lifetime: f.max_lifetime.map(|d| d.0),
+            reuse: f.reuse.unwrap_or(Reuse::MostRecentlyUsed),
+            concurrency_limit,
+            scale_burst,
+            scale_period,
+            on_throttle,
+            cold_start,
+            cold_mode: f.cold_start_mode.unwrap_or(ColdMode::AddsToService),
+            warm_start,
+            cpu: CpuCurve {
+                mb_per_vcpu,
+                max_vcpus,
+            },
+            provisioned_concurrency: f.provisioned_concurrency.unwrap_or(0),
+        };
+        let gb_s = f.price_per_gb_s.unwrap_or(match arch {
+            crate::cloud::faas::Arch::X86_64 => preset.gb_s_x86,
+            crate::cloud::faas::Arch::Arm64 => preset.gb_s_arm,
+        });
+        let per_request = f.price_per_request.unwrap_or(preset.per_request);
+        for (k, v) in [("price_per_gb_s", gb_s), ("price_per_request", per_request)] {
+            if !(v >= 0.0) {
+                return Err(self.err(&format!("platform.faas.{k}"), "prices must be ≥ 0"));
+            }
+        }
+        let st = &s.platform.storage;
+        let prices = Prices {
+            gb_s,
+            per_request,
+            pc_gb_s: preset.pc_gb_s,
+            pc_duration_gb_s: preset.pc_duration_gb_s,
+            put: st.put_price.unwrap_or(pricing::S3_PUT_PER_REQUEST),
+            get: st.get_price.unwrap_or(pricing::S3_GET_PER_REQUEST),
+        };
+        Ok((config, prices))
+    }
+
+    fn vm(&self, s: &ScenarioSpec) -> Result<(VmConfig, Vec<InstanceType>), ScenarioError> {
+        let v = &s.platform.vm;
+        if let Some(p) = &v.preset
+            && !pricing::EC2_PRESETS.contains(&p.as_str())
+        {
+            return Err(self.err(
+                "platform.vm.preset",
+                format!("unknown VM preset \"{p}\"; allowed: {}", pricing::EC2_PRESETS.join(", ")),
+            ));
+        }
+        let mut types = Vec::new();
+        for (i, t) in v.instance_types.iter().enumerate() {
+            if t.vcpus == 0 || !(t.price_per_hour >= 0.0) {
+                return Err(self.err(
+                    &format!("platform.vm.instance_types.{i}"),
+                    "an instance type needs vcpus ≥ 1 and price_per_hour ≥ 0",
+                ));
+            }
+            types.push(InstanceType {
+                name: t.name.clone(),
+                vcpus: t.vcpus,
+                memory_gib: t.memory.0 as f64 / (1u64 << 30) as f64,
+                price_per_hour: t.price_per_hour,
+            });
+        }
+        let name = v.instance.as_deref().unwrap_or("c6i.large");
+        let instance = self.lookup_instance(name, &types, "platform.vm.instance")?;
+        if v.slots == Some(0) {
+            return Err(self.err("platform.vm.slots", "slots must be ≥ 1"));
+        }
+        let slots = v.slots.unwrap_or(instance.vcpus).max(1);
+        let boot = match &v.boot {
+            Some(d) => self.dist("platform.vm.boot", d)?,
+            None => Dist::Normal(
+                rand_distr::Normal::new(100.0, 10.0).map_err(|e| self.err("platform.vm.boot", e.to_string()))?,
+            ),
+        };
+        Ok((
+            VmConfig {
+                vcpus_per_slot: instance.vcpus as f64 / slots as f64,
+                instance,
+                slots,
+                boot,
+                minimum_billed: v.minimum_billed.map(|d| d.0).unwrap_or(SimDuration::from_secs(60)),
+                per_hour: v.billing == Some(VmBillingSpec::PerHour),
+                dispatch: v.dispatch.unwrap_or_default(),
+            },
+            types,
+        ))
+    }
+
+    fn lookup_instance(&self, name: &str, types: &[InstanceType], key: &str) -> Result<InstanceType, ScenarioError> {
+        types
+            .iter()
+            .find(|t| t.name == name)
+            .cloned()
+            .or_else(|| pricing::ec2_instance(name))
+            .ok_or_else(|| {
+                let mut known: Vec<&str> = pricing::EC2_2026.iter().map(|t| t.0).collect();
+                known.extend(types.iter().map(|t| t.name.as_str()));
+                let best = known
+                    .iter()
+                    .max_by(|a, b| strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b)))
+                    .copied()
+                    .unwrap_or("");
+                self.err(
+                    key,
+                    format!(
+                        "unknown instance type \"{name}\" (did you mean \"{best}\"?); known: {}; or declare it in [[platform.vm.instance_types]]",
+                        known.join(", ")
+                    ),
+                )
+            })
+    }
+
+    fn data(&self, s: &ScenarioSpec) -> Result<DataConfig, ScenarioError> {
+        let p = &s.platform.payload;
+        let st = &s.platform.storage;
+        Ok(DataConfig {
+            payload: Link {
+                latency: p.latency.map(|d| d.0).unwrap_or(SimDuration::from_millis(1)),
+                bandwidth: p.bandwidth.map(|b| b.0).unwrap_or(100e6),
+            },
+            payload_limit: p.limit.map(|b| b.0).unwrap_or(pricing::LAMBDA_PAYLOAD_LIMIT),
+            storage: Link {
+                latency: st.latency.map(|d| d.0).unwrap_or(SimDuration::from_millis(20)),
+                bandwidth: st.bandwidth.map(|b| b.0).unwrap_or(80e6),
+            },
+            storage_max_object: st.max_object.map(|b| b.0).unwrap_or(5_000_000_000_000),
+            put_price: st.put_price.unwrap_or(pricing::S3_PUT_PER_REQUEST),
+            get_price: st.get_price.unwrap_or(pricing::S3_GET_PER_REQUEST),
+        })
+    }
+
+    fn stages(&self, s: &ScenarioSpec, data: &DataConfig) -> Result<Vec<Stage>, ScenarioError> {
+        if s.stage.is_empty() {
+            return Err(self.err("stage", "the request plan needs at least one [[stage]]"));
+        }
+        let mut out = Vec::new();
+        let mut prev_output = s.workload.input.map(|b| b.0).unwrap_or(0);
+        let mut prev_transfer = Transfer::Payload;
+        for (i, st) in s.stage.iter().enumerate() {
+            let key = format!("stage.{i}");
+            let tasks = st.tasks.unwrap_or(1);
+            if tasks == 0 {
+                return Err(self.err(&format!("{key}.tasks"), "tasks must be ≥ 1"));
+            }
+            let quorum = st.quorum.unwrap_or(tasks);
+            if quorum == 0 || quorum > tasks {
+                return Err(self.err(
+                    &format!("{key}.quorum"),
+                    format!("quorum {quorum} must be between 1 and tasks ({tasks})"),
+                ));
+            }
+            let parallelism = st.parallelism.unwrap_or(1.0);
+            if !(parallelism > 0.0) {
+                return Err(self.err(&format!("{key}.parallelism"), "parallelism (vCPUs a task can use) must be > 0"));
+            }
+            let transfer = st.transfer.unwrap_or_default();
+            let output = st.output.map(|b| b.0).unwrap_or(0);
+            let (limit, what) = match transfer {
+                Transfer::Payload => (data.payload_limit, "the payload limit ([platform.payload] limit)"),
+                Transfer::Storage => (data.storage_max_object, "the largest storage object"),
+            };
+            if output > limit {
+                return Err(self.err(
+                    &format!("{key}.output"),
+                    format!("output of {output} bytes exceeds {what} of {limit} bytes; use transfer = \"storage\" or a smaller output"),
+                ));
+            }
+            if i == 0 && prev_transfer == Transfer::Payload && prev_output > data.payload_limit {
+                return Err(self.err(
+                    "workload.input",
+                    format!("request input of {prev_output} bytes exceeds the payload limit of {} bytes", data.payload_limit),
+                ));
+            }
+            prev_output = output;
+            prev_transfer = transfer;
+            out.push(Stage {
+                name: st.name.clone().unwrap_or_else(|| format!("stage{}", i + 1)),
+                service: self.dist(&format!("{key}.service"), &st.service)?,
+                parallelism,
+                tasks,
+                quorum,
+                exit: st.exit.map(|p| p.0).unwrap_or(0.0),
+                output,
+                transfer,
+                memory_mb: st.memory.map(|m| m.0),
+            });
+        }
+        Ok(out)
+    }
+
+    fn check_policy(&self, key: &str, p: &PolicySpec, types: &[InstanceType]) -> Result<(), ScenarioError> {
+        let instance = match p {
+            PolicySpec::VmFixed { instance, vms, .. } | PolicySpec::Hybrid { instance, vms, .. } => {
+                if *vms == 0 && matches!(p, PolicySpec::VmFixed { .. }) {
+                    return Err(self.err(&format!("{key}.vms"), "a fixed fleet needs vms ≥ 1"));
+                }
+                instance
+            }
+            PolicySpec::VmAutoscale {
+                instance,
+                min,
+                max,
+                initial,
+                scale_out_above,
+                scale_in_below,
+                interval,
+                step,
+                ..
+            } => {
+                let (lo, hi) = (min.unwrap_or(1), max.unwrap_or(100));
+                if hi == 0 || lo > hi {
+                    return Err(self.err(&format!("{key}.max"), format!("need 0 ≤ min ({lo}) ≤ max ({hi}) and max ≥ 1")));
+                }
+                let init = initial.unwrap_or(lo.max(1));
+                if init < lo || init > hi {
+                    return Err(self.err(&format!("{key}.initial"), format!("initial ({init}) must lie within min ({lo}) and max ({hi})")));
+                }
+                let out = scale_out_above.map(|p| p.0).unwrap_or(0.7);
+                let inn = scale_in_below.map(|p| p.0).unwrap_or(0.3);
+                if inn >= out {
+                    return Err(self.err(
+                        &format!("{key}.scale_in_below"),
+                        format!("scale_in_below ({inn}) must be below scale_out_above ({out})"),
+                    ));
+                }
+                if interval.is_some_and(|d| d.0.as_nanos() == 0) {
+                    return Err(self.err(&format!("{key}.interval"), "interval must be > 0"));
+                }
+                if *step == Some(0) {
+                    return Err(self.err(&format!("{key}.step"), "step must be ≥ 1"));
+                }
+                instance
+            }
+            PolicySpec::AllFaas { .. } => &None,
+        };
+        if let Some(name) = instance {
+            self.lookup_instance(name, types, &format!("{key}.instance"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_field_gets_a_suggestion() {
+        let hint = suggest_unknown_field("unknown field `horizn`, expected one of `horizon`, `warmup`, `seed`");
+        assert_eq!(hint.as_deref(), Some(" — did you mean `horizon`?"));
+    }
+
+    #[test]
+    fn key_lines_are_found_in_arrays_of_tables() {
+        let text = "name = \"x\"\n[run]\nhorizon = \"1s\"\n\n[[stage]]\nservice = 1\n\n[[stage]]\nexit = 0.5\nservice = 2\n";
+        assert_eq!(line_of_key(text, "run.horizon"), Some(3));
+        assert_eq!(line_of_key(text, "stage.1.service"), Some(10));
+        assert_eq!(line_of_key(text, "stage.0"), Some(5));
+    }
+}

@@ -1,0 +1,333 @@
+//! The raw scenario: a serde mirror of the TOML file. Every table rejects unknown keys;
+//! value types with units check themselves (see [`super::units`]). [`super::Scenario::load`]
+//! turns this into the validated model.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cloud::coldstart_data::MeasuredColdStart;
+use crate::cloud::faas::{Arch, ColdMode, Reuse};
+use crate::cloud::storage::Transfer;
+use crate::cloud::vm::Dispatch;
+use crate::scenario::units::{Bandwidth, Bytes, Duration, MemoryMb, Probability};
+use crate::workload::{ArrivalSpec, DistSpec};
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    /// Short name; reports go to `reports/<name>/` by default.
+    pub name: String,
+    /// One line on what the scenario studies.
+    pub description: Option<String>,
+    /// Run control.
+    pub run: RunSpec,
+    /// Arrivals and request input.
+    pub workload: WorkloadSpec,
+    /// The cloud platform.
+    #[serde(default)]
+    pub platform: PlatformSpec,
+    /// The request plan: one table per stage, in order.
+    pub stage: Vec<StageSpec>,
+    /// The policies to compare.
+    pub policy: Vec<PolicySpec>,
+}
+
+/// `[run]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Arrivals stop at the horizon; requests in flight then finish.
+    pub horizon: Duration,
+    /// Requests arriving before this are left out of latency and throughput metrics (default 0s).
+    pub warmup: Option<Duration>,
+    /// Master seed (default 1).
+    pub seed: Option<u64>,
+    /// Independent replications (default 1).
+    pub replications: Option<u32>,
+    /// Time-series sampling interval (default: horizon / 200, at least 1s).
+    pub sample_interval: Option<Duration>,
+    /// Latency target for `slo_violation_rate` (default: none).
+    pub slo: Option<Duration>,
+}
+
+/// `[workload]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// The arrival process.
+    pub arrivals: ArrivalSpec,
+    /// Size of each request's input, passed to the first stage (default 0B).
+    pub input: Option<Bytes>,
+}
+
+/// `[platform]`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSpec {
+    /// `[platform.faas]`.
+    #[serde(default)]
+    pub faas: FaasSpec,
+    /// `[platform.vm]`.
+    #[serde(default)]
+    pub vm: VmSpec,
+    /// `[platform.payload]`.
+    #[serde(default)]
+    pub payload: PayloadSpec,
+    /// `[platform.storage]`.
+    #[serde(default)]
+    pub storage: StorageSpec,
+}
+
+/// `[platform.faas]`: every key is optional; the preset fills the rest.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaasSpec {
+    /// Price and limit preset: `aws-lambda-2025` (default) or `aws-lambda-2020`.
+    pub preset: Option<String>,
+    /// Default function memory (default 1024MB; 128MB–10240MB).
+    pub memory: Option<MemoryMb>,
+    /// `x86_64` (default) or `arm64`.
+    pub architecture: Option<Arch>,
+    /// Billing granularity (preset: 1ms; 2020: 100ms).
+    pub billing_granularity: Option<Duration>,
+    /// Bill INIT on cold starts (preset: true; 2020: false).
+    pub bill_init: Option<bool>,
+    /// Override: $ per GB-s.
+    pub price_per_gb_s: Option<f64>,
+    /// Override: $ per request.
+    pub price_per_request: Option<f64>,
+    /// Keep-alive of idle instances (default 10m; "0s" = no keep-alive).
+    pub keep_alive: Option<Duration>,
+    /// Maximum lifetime of an instance (default: unlimited).
+    pub max_lifetime: Option<Duration>,
+    /// Idle instance reuse: most-recently-used (default), newest, oldest, random.
+    pub reuse: Option<Reuse>,
+    /// Account concurrency limit (preset: 1000).
+    pub concurrency_limit: Option<u32>,
+    /// Scale-up rate: `{ burst = 1000, per = "10s" }` (preset) or `"unlimited"`.
+    pub scale_rate: Option<ScaleRateSpec>,
+    /// Throttled invocations: `{ kind = "queue" }` (default), `{ kind = "drop" }`,
+    /// `{ kind = "retry", delay = "100ms", max_attempts = 3 }`.
+    pub on_throttle: Option<ThrottleSpec>,
+    /// Cold-start duration distribution (default lognormal, median 250ms, p99 1s).
+    pub cold_start: Option<DistSpec>,
+    /// Cold starts from measurements instead: `{ runtime = "python3.12" }`.
+    pub cold_start_measured: Option<MeasuredColdStart>,
+    /// `adds-to-service` (default) or `replaces-service`.
+    pub cold_start_mode: Option<ColdMode>,
+    /// Overhead of a warm invocation, not billed (default 0s).
+    pub warm_start: Option<DistSpec>,
+    /// MB of memory per vCPU (default 1769).
+    pub mb_per_vcpu: Option<f64>,
+    /// Largest vCPU share (default 6).
+    pub max_vcpus: Option<f64>,
+    /// Provisioned concurrency per function (default 0).
+    pub provisioned_concurrency: Option<u32>,
+}
+
+/// Scale-up rate of new instances per function.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum ScaleRateSpec {
+    /// `"unlimited"`.
+    Named(String),
+    /// `{ burst = N, per = "10s" }`.
+    Bucket {
+        /// New instances per period (and the bucket size).
+        burst: u32,
+        /// Refill period.
+        per: Duration,
+    },
+}
+
+/// What happens to throttled invocations.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ThrottleSpec {
+    /// Wait for capacity in a FIFO.
+    Queue,
+    /// Fail the invocation (and its request).
+    Drop,
+    /// Retry after `delay`, at most `max_attempts` attempts in all.
+    Retry {
+        /// Delay between attempts.
+        delay: Duration,
+        /// Attempts in all (≥ 1).
+        max_attempts: u32,
+    },
+}
+
+/// `[platform.vm]`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmSpec {
+    /// Price preset: `aws-ec2-2026` (default).
+    pub preset: Option<String>,
+    /// Instance type from the preset or from `instance_types` (default c6i.large).
+    pub instance: Option<String>,
+    /// Extra instance types.
+    #[serde(default)]
+    pub instance_types: Vec<InstanceTypeSpec>,
+    /// Tasks a VM runs at once (default: its vCPUs).
+    pub slots: Option<u32>,
+    /// Boot time (default normal, mean 100s, sd 10s).
+    pub boot: Option<DistSpec>,
+    /// `per-second` (default) or `per-hour`.
+    pub billing: Option<VmBillingSpec>,
+    /// Minimum billed time per VM (default 60s).
+    pub minimum_billed: Option<Duration>,
+    /// `shared-queue` (default) or `least-loaded`.
+    pub dispatch: Option<Dispatch>,
+}
+
+/// A custom instance type.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceTypeSpec {
+    /// Name used by `instance`.
+    pub name: String,
+    /// vCPUs.
+    pub vcpus: u32,
+    /// Memory.
+    pub memory: Bytes,
+    /// $ per hour.
+    pub price_per_hour: f64,
+}
+
+/// VM billing unit.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum VmBillingSpec {
+    /// Per second with a minimum.
+    PerSecond,
+    /// Whole hours.
+    PerHour,
+}
+
+/// `[platform.payload]`: direct invocation payloads.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayloadSpec {
+    /// Latency per transfer (default 1ms).
+    pub latency: Option<Duration>,
+    /// Bandwidth (default 100MB/s).
+    pub bandwidth: Option<Bandwidth>,
+    /// Size limit (default 6MiB, Lambda's synchronous limit).
+    pub limit: Option<Bytes>,
+}
+
+/// `[platform.storage]`: the S3-like store.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSpec {
+    /// Latency per PUT or GET (default 20ms).
+    pub latency: Option<Duration>,
+    /// Bandwidth per transfer (default 80MB/s).
+    pub bandwidth: Option<Bandwidth>,
+    /// $ per PUT (default 0.000005).
+    pub put_price: Option<f64>,
+    /// $ per GET (default 0.0000004).
+    pub get_price: Option<f64>,
+    /// Largest object (default 5TB).
+    pub max_object: Option<Bytes>,
+}
+
+/// `[[stage]]`: one step of the request plan.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// Name in reports (default `stage<N>`).
+    pub name: Option<String>,
+    /// Service time of one task on one full vCPU.
+    pub service: DistSpec,
+    /// vCPUs a task can use (default 1): fewer slow it down, more do not help beyond this.
+    pub parallelism: Option<f64>,
+    /// Tasks the stage fans out into (default 1).
+    pub tasks: Option<u32>,
+    /// Tasks that must finish for the stage to complete (default: all).
+    pub quorum: Option<u32>,
+    /// Probability that the request exits after this stage (default 0).
+    pub exit: Option<Probability>,
+    /// Size of the stage's output passed to the next stage (default 0B).
+    pub output: Option<Bytes>,
+    /// `payload` (default) or `storage`.
+    pub transfer: Option<Transfer>,
+    /// Function memory for this stage (default: the platform's).
+    pub memory: Option<MemoryMb>,
+}
+
+/// `[[policy]]`: a serving policy, selected by `kind`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum PolicySpec {
+    /// Every task runs on functions; fixed keep-alive.
+    AllFaas {
+        /// Name in reports (default `all-faas`).
+        name: Option<String>,
+        /// Keep-alive override.
+        keep_alive: Option<Duration>,
+        /// Memory override for every stage's function.
+        memory: Option<MemoryMb>,
+        /// Provisioned concurrency override.
+        provisioned_concurrency: Option<u32>,
+    },
+    /// A fixed fleet of VMs, running from the start.
+    VmFixed {
+        /// Name in reports (default `vm-fixed`).
+        name: Option<String>,
+        /// Number of VMs.
+        vms: u32,
+        /// Instance type override.
+        instance: Option<String>,
+    },
+    /// A VM fleet scaled on utilisation thresholds.
+    VmAutoscale {
+        /// Name in reports (default `vm-autoscale`).
+        name: Option<String>,
+        /// Instance type override.
+        instance: Option<String>,
+        /// Fewest VMs (default 1).
+        min: Option<u32>,
+        /// Most VMs (default 100).
+        max: Option<u32>,
+        /// VMs at the start, already running (default `min`).
+        initial: Option<u32>,
+        /// Scale out when utilisation over the last interval exceeds this (default 0.7).
+        scale_out_above: Option<Probability>,
+        /// Scale in when it falls below this (default 0.3).
+        scale_in_below: Option<Probability>,
+        /// Evaluation interval (default 30s).
+        interval: Option<Duration>,
+        /// No scaling action within this time of the previous one (default 120s).
+        cooldown: Option<Duration>,
+        /// VMs added or removed per action (default 1).
+        step: Option<u32>,
+    },
+    /// VMs take the base load; tasks that find no free VM slot overflow to functions.
+    Hybrid {
+        /// Name in reports (default `hybrid`).
+        name: Option<String>,
+        /// VMs in the base fleet, running from the start.
+        vms: u32,
+        /// Instance type override.
+        instance: Option<String>,
+        /// A task goes to the VMs while their queue is shorter than this (default 0: only
+        /// when a slot is free).
+        max_queue: Option<u32>,
+        /// Keep-alive override for the overflow functions.
+        keep_alive: Option<Duration>,
+    },
+}
+
+impl PolicySpec {
+    /// The policy's name in reports.
+    pub fn display_name(&self) -> String {
+        let (name, kind) = match self {
+            PolicySpec::AllFaas { name, .. } => (name, "all-faas"),
+            PolicySpec::VmFixed { name, .. } => (name, "vm-fixed"),
+            PolicySpec::VmAutoscale { name, .. } => (name, "vm-autoscale"),
+            PolicySpec::Hybrid { name, .. } => (name, "hybrid"),
+        };
+        name.clone().unwrap_or_else(|| kind.to_string())
+    }
+}
