@@ -1,1 +1,10 @@
-mod x {}
+//! Integration tests: one binary, one module per concern.
+
+mod common;
+
+mod bad_input;
+mod billing;
+mod coldstart;
+mod determinism;
+mod plans;
+mod queueing;

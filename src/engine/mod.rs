@@ -782,6 +782,7 @@ impl<'a> Sim<'a> {
                 if c.requests_all == 0 { 0.0 } else { costs.total() / c.requests_all as f64 * 1e6 },
             ),
             ("vm_utilization".into(), if cap == 0 { f64::NAN } else { busy as f64 / cap as f64 }),
+            ("vm_busy_slot_s".into(), busy as f64 / 1e9),
             ("vm_billed_hours".into(), self.ledger.vm_billed_seconds as f64 / 3600.0),
             ("vms_launched".into(), self.pools.iter().map(|p| p.launched).sum::<u64>() as f64),
             ("instances_created".into(), self.faas.created as f64),

@@ -243,7 +243,7 @@ mod tests {
     #[test]
     fn thresholds_cooldown_and_bounds() {
         let r = rule();
-        let t = |s| SimTime(s * 1_000_000_000);
+        let t = |s: u64| SimTime(s * 1_000_000_000);
         assert_eq!(r.decide(0.8, 1, 1, t(0), None), Some(ScaleAction::Launch { pool: 0, n: 2 }));
         assert_eq!(r.decide(0.8, 3, 3, t(60), Some(t(0))), None, "cooldown");
         assert_eq!(r.decide(0.8, 3, 3, t(200), Some(t(0))), Some(ScaleAction::Launch { pool: 0, n: 1 }), "capped at max");

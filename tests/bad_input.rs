@@ -1,0 +1,163 @@
+//! Bad input: a clear message naming the file, line and key, and exit status 2 — never a panic.
+
+use std::process::Command;
+
+const GOOD: &str = r#"name = "bad"
+[run]
+horizon = "60s"
+[workload]
+arrivals = { kind = "poisson", rate = "5/s" }
+[platform.faas]
+memory = "1024MB"
+[[stage]]
+service = { kind = "lognormal", median = "100ms", p99 = "1s" }
+[[policy]]
+kind = "all-faas"
+"#;
+
+/// Runs `infersim validate` on `text` and returns (exit code, stderr).
+fn validate(text: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scenario.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_infersim"))
+        .arg("validate")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+/// Asserts exit 2 and that stderr names the file, `line`, and contains every `needle`.
+fn rejects(text: &str, line: usize, needles: &[&str]) {
+    let (code, err) = validate(text);
+    assert_eq!(code, 2, "expected exit 2, got {code}: {err}");
+    assert!(err.contains(&format!("scenario.toml:{line}")), "no file:line {line} in: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{n:?} missing in: {err}");
+    }
+}
+
+#[test]
+fn the_good_scenario_is_valid() {
+    assert_eq!(validate(GOOD).0, 0);
+}
+
+#[test]
+fn unknown_key_names_it_and_suggests_the_right_one() {
+    rejects(
+        &GOOD.replace("horizon = \"60s\"", "horizon = \"60s\"\nreplicatons = 3"),
+        4,
+        &["replicatons", "did you mean `replications`"],
+    );
+}
+
+#[test]
+fn missing_unit() {
+    rejects(&GOOD.replace("\"60s\"", "60"), 3, &["run.horizon", "needs a unit", "\"250ms\""]);
+}
+
+#[test]
+fn zero_and_negative_rates() {
+    rejects(&GOOD.replace("\"5/s\"", "\"0/s\""), 5, &["workload.arrivals", "must be a positive"]);
+    rejects(&GOOD.replace("\"5/s\"", "\"-5/s\""), 5, &["workload.arrivals", "positive"]);
+}
+
+#[test]
+fn p99_below_median() {
+    rejects(
+        &GOOD.replace("p99 = \"1s\"", "p99 = \"50ms\""),
+        9,
+        &["stage.0.service", "p99 (50ms) must be greater than the median (100ms)"],
+    );
+}
+
+#[test]
+fn memory_outside_lambda_limits() {
+    rejects(&GOOD.replace("\"1024MB\"", "\"20000MB\""), 7, &["platform.faas.memory", "128MB–10240MB"]);
+    rejects(&GOOD.replace("\"1024MB\"", "\"64MB\""), 7, &["platform.faas.memory", "outside"]);
+}
+
+#[test]
+fn unknown_policy_kind_lists_the_allowed_ones() {
+    rejects(&GOOD.replace("\"all-faas\"", "\"all-fass\""), 11, &["policy", "all-faas", "vm-autoscale"]);
+}
+
+#[test]
+fn missing_files() {
+    let (code, err) = validate_path("/nonexistent/scenario.toml");
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/scenario.toml") && err.contains("cannot read"), "{err}");
+    rejects(
+        &GOOD.replace(
+            "{ kind = \"lognormal\", median = \"100ms\", p99 = \"1s\" }",
+            "{ kind = \"empirical\", file = \"missing.csv\", column = \"ms\", unit = \"ms\" }",
+        ),
+        9,
+        &["stage.0.service", "missing.csv"],
+    );
+}
+
+#[test]
+fn empty_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty.csv"), "t_s\n").unwrap();
+    std::fs::write(dir.path().join("blank.csv"), "").unwrap();
+    for (file, needle) in [("empty.csv", "no values"), ("blank.csv", "t_s")] {
+        let text = GOOD.replace(
+            "{ kind = \"poisson\", rate = \"5/s\" }",
+            &format!("{{ kind = \"timestamps\", file = \"{file}\", column = \"t_s\", unit = \"s\" }}"),
+        );
+        let path = dir.path().join("scenario.toml");
+        std::fs::write(&path, &text).unwrap();
+        let (code, err) = validate_path(path.to_str().unwrap());
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("scenario.toml:5") && err.contains(needle) && err.contains(file), "{err}");
+    }
+}
+
+#[test]
+fn cross_field_errors_point_at_the_key() {
+    rejects(
+        &GOOD.replace("[[policy]]", "[[stage]]\nservice = { kind = \"constant\", value = \"1s\" }\ntasks = 3\nquorum = 4\n\n[[policy]]"),
+        13,
+        &["stage.1.quorum", "between 1 and tasks (3)"],
+    );
+    rejects(
+        &GOOD.replace("horizon = \"60s\"", "horizon = \"60s\"\nwarmup = \"2m\""),
+        4,
+        &["run.warmup", "shorter than the horizon"],
+    );
+}
+
+#[test]
+fn run_rejects_an_unknown_policy_name_and_zero_replications() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scenario.toml");
+    std::fs::write(&path, GOOD).unwrap();
+    for args in [vec!["--policy", "nope"], vec!["--replications", "0"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_infersim"))
+            .arg("run")
+            .arg(&path)
+            .args(["--out", dir.path().join("out").to_str().unwrap()])
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("panicked"));
+    }
+}
+
+fn validate_path(path: &str) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_infersim"))
+        .arg("validate")
+        .arg(path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    (out.status.code().unwrap_or(-1), stderr)
+}
