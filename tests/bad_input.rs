@@ -70,7 +70,7 @@ fn p99_below_median() {
     rejects(
         &GOOD.replace("p99 = \"1s\"", "p99 = \"50ms\""),
         9,
-        &["stage.0.service", "p99 (50ms) must be greater than the median (100ms)"],
+        &["stage[0].service", "p99 (50ms) must be greater than the median (100ms)"],
     );
 }
 
@@ -96,7 +96,7 @@ fn missing_files() {
             "{ kind = \"empirical\", file = \"missing.csv\", column = \"ms\", unit = \"ms\" }",
         ),
         9,
-        &["stage.0.service", "missing.csv"],
+        &["stage[0].service", "missing.csv"],
     );
 }
 
@@ -123,7 +123,7 @@ fn cross_field_errors_point_at_the_key() {
     rejects(
         &GOOD.replace("[[policy]]", "[[stage]]\nservice = { kind = \"constant\", value = \"1s\" }\ntasks = 3\nquorum = 4\n\n[[policy]]"),
         13,
-        &["stage.1.quorum", "between 1 and tasks (3)"],
+        &["stage[1].quorum", "between 1 and tasks (3)"],
     );
     rejects(
         &GOOD.replace("horizon = \"60s\"", "horizon = \"60s\"\nwarmup = \"2m\""),

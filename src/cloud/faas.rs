@@ -11,7 +11,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::{SimDuration, SimRng, SimTime};
+use crate::kernel::{Integral, SimDuration, SimRng, SimTime};
 use crate::workload::Dist;
 
 /// Which idle instance a warm request reuses.
@@ -179,6 +179,30 @@ pub struct Function {
     pub busy_count: u32,
     tokens: f64,
     tokens_at: SimTime,
+    /// Idle instances in keep-alive expiry order: (id, generation, expiry time).
+    expiring: VecDeque<(u32, u32, SimTime)>,
+    sweep_pending: bool,
+}
+
+/// A timer the engine must set after an instance became idle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// None needed.
+    None,
+    /// Sweep the function's expiry FIFO at `at` (at most one pending per function).
+    Sweep {
+        /// Function id.
+        func: u32,
+        /// When.
+        at: SimTime,
+    },
+    /// Evict this instance at `at` (its maximum lifetime) unless its generation changed.
+    Evict {
+        /// When.
+        at: SimTime,
+        /// The instance's generation now.
+        generation: u32,
+    },
 }
 
 /// The outcome of asking for an instance.
@@ -214,6 +238,10 @@ pub struct Faas {
     pub evicted: u64,
     /// Instances created.
     pub created: u64,
+    /// Instances alive over time.
+    pub alive_over_time: Integral,
+    /// Instances busy (initialising or running) over time.
+    pub busy_over_time: Integral,
 }
 
 impl Faas {
@@ -230,6 +258,8 @@ impl Faas {
             lifetime_ns_sum: 0,
             evicted: 0,
             created: 0,
+            alive_over_time: Integral::default(),
+            busy_over_time: Integral::default(),
         }
     }
 
@@ -251,6 +281,8 @@ impl Faas {
             busy_count: 0,
             tokens: self.config.scale_burst.unwrap_or(0) as f64,
             tokens_at: SimTime::ZERO,
+            expiring: VecDeque::new(),
+            sweep_pending: false,
         });
         (self.functions.len() - 1) as u32
     }
@@ -269,6 +301,7 @@ impl Faas {
     fn new_instance(&mut self, func: u32, now: SimTime, provisioned: bool) -> u32 {
         self.created += 1;
         self.alive += 1;
+        self.alive_over_time.set(now, self.alive as u64);
         let inst = Instance {
             func,
             state: InstanceState::Busy,
@@ -437,6 +470,7 @@ impl Faas {
             f.idle_count -= 1;
             f.busy_count += 1;
             self.in_use += 1;
+            self.busy_over_time.set(now, self.in_use as u64);
             return Acquire::Warm(id);
         }
         if !self.take_token(func, now) {
@@ -446,22 +480,24 @@ impl Faas {
         self.instances[id as usize].served = 1;
         self.functions[func as usize].busy_count += 1;
         self.in_use += 1;
+        self.busy_over_time.set(now, self.in_use as u64);
         Acquire::Cold(id)
     }
 
-    /// An invocation finished on `id`. Returns the time at which the instance must be evicted
-    /// if it stays idle (`None`: it never expires, or it was evicted now for its lifetime).
-    pub fn release(&mut self, id: u32, now: SimTime) -> Option<SimTime> {
+    /// An invocation finished on `id`; it becomes idle (or is evicted now if it outlived its
+    /// maximum lifetime). Returns the timer the engine must set, if any.
+    pub fn release(&mut self, id: u32, now: SimTime) -> Timer {
         let inst = &self.instances[id as usize];
         let func = inst.func;
         self.in_use -= 1;
+        self.busy_over_time.set(now, self.in_use as u64);
         self.functions[func as usize].busy_count -= 1;
         if !inst.provisioned
             && let Some(life) = self.config.max_lifetime
             && now.since(inst.created) >= life
         {
             self.kill(id, now);
-            return None;
+            return Timer::None;
         }
         let inst = &mut self.instances[id as usize];
         inst.state = InstanceState::Idle;
@@ -473,13 +509,57 @@ impl Faas {
         self.push_idle(func, id);
         self.compact(func);
         if provisioned {
-            return None;
+            return Timer::None;
         }
+        let generation = self.instances[id as usize].generation;
         let by_idle = self.functions[func as usize].keep_alive.map(|k| now + k);
         let by_life = self.config.max_lifetime.map(|l| created + l);
         match (by_idle, by_life) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+            (_, Some(life)) if by_idle.is_none_or(|idle| life < idle) => Timer::Evict {
+                at: life,
+                generation,
+            },
+            (Some(at), _) => {
+                // Fixed keep-alive: expiries come in release order, so a FIFO and one pending
+                // sweep per function replace a heap timer per invocation.
+                let f = &mut self.functions[func as usize];
+                while let Some(&(front, g, _)) = f.expiring.front() {
+                    if self.instances[front as usize].generation == g
+                        && self.instances[front as usize].state == InstanceState::Idle
+                    {
+                        break;
+                    }
+                    f.expiring.pop_front();
+                }
+                f.expiring.push_back((id, generation, at));
+                if f.sweep_pending {
+                    Timer::None
+                } else {
+                    f.sweep_pending = true;
+                    Timer::Sweep { func, at }
+                }
+            }
+            _ => Timer::None,
+        }
+    }
+
+    /// The sweep of `func`'s expiry FIFO fired: evicts every instance whose keep-alive ran out.
+    /// Returns when to sweep again, if anything is left to expire.
+    pub fn sweep(&mut self, func: u32, now: SimTime) -> Option<SimTime> {
+        loop {
+            let Some(&(id, generation, at)) = self.functions[func as usize].expiring.front() else {
+                self.functions[func as usize].sweep_pending = false;
+                return None;
+            };
+            if !self.is_idle(id, generation) {
+                self.functions[func as usize].expiring.pop_front();
+                continue;
+            }
+            if at > now {
+                return Some(at);
+            }
+            self.functions[func as usize].expiring.pop_front();
+            self.expire(id, generation, now);
         }
     }
 
@@ -509,6 +589,7 @@ impl Faas {
         self.lifetime_ns_sum += now.since(inst.created).as_nanos() as u128;
         self.evicted += 1;
         self.alive -= 1;
+        self.alive_over_time.set(now, self.alive as u64);
         self.free.push(id);
     }
 
@@ -569,12 +650,14 @@ mod tests {
         let func = f.add_function("f".into(), 1024, Some(SimDuration::from_secs(600)));
         let mut r = rng::from_seed(1);
         let Acquire::Cold(a) = f.acquire(func, t(0), &mut r) else { panic!() };
-        let exp = f.release(a, t(1)).unwrap();
-        assert_eq!(exp, t(601));
+        assert_eq!(f.release(a, t(1)), Timer::Sweep { func, at: t(601) });
         assert_eq!(f.acquire(func, t(2), &mut r), Acquire::Warm(a));
-        let exp = f.release(a, t(3)).unwrap();
-        let generation = f.generation_of(a);
-        assert!(f.expire(a, generation, exp));
+        // A sweep is already pending: no second timer.
+        assert_eq!(f.release(a, t(3)), Timer::None);
+        // The first sweep finds the instance reused and idle again: it comes back at 603 s.
+        assert_eq!(f.sweep(func, t(601)), Some(t(603)));
+        assert_eq!(f.alive, 1);
+        assert_eq!(f.sweep(func, t(603)), None);
         assert_eq!(f.alive, 0);
         // 1 s + 600 s idle at 1,024 MB.
         assert_eq!(f.idle_mb_ns, 601 * 1_000_000_000 * 1024);
@@ -650,9 +733,10 @@ mod tests {
         let mut r = rng::from_seed(1);
         let Acquire::Cold(a) = f.acquire(func, t(0), &mut r) else { panic!() };
         // Idle at 50 s: evicted at its lifetime (100 s), before keep-alive (650 s).
-        assert_eq!(f.release(a, t(50)), Some(t(100)));
+        let generation = f.generation_of(a);
+        assert_eq!(f.release(a, t(50)), Timer::Evict { at: t(100), generation: generation + 1 });
         assert_eq!(f.acquire(func, t(60), &mut r), Acquire::Warm(a));
-        assert_eq!(f.release(a, t(120)), None);
+        assert_eq!(f.release(a, t(120)), Timer::None);
         assert_eq!(f.alive, 0);
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cloud::billing::{Ledger, vm_billed_seconds};
 use crate::cloud::pricing::InstanceType;
-use crate::kernel::{SimDuration, SimTime};
+use crate::kernel::{Integral, SimDuration, SimTime};
 use crate::workload::Dist;
 
 /// How a pool hands tasks to its VMs.
@@ -77,32 +77,6 @@ pub enum Placement {
     Start(u32),
     /// Waits in the queue of the pool or of a VM.
     Queued,
-}
-
-/// A time-weighted integral of a step function (e.g. busy slots over time).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Integral {
-    value: u64,
-    since: SimTime,
-    area: u128,
-}
-
-impl Integral {
-    /// Sets the value from `now` on.
-    #[inline]
-    pub fn set(&mut self, now: SimTime, value: u64) {
-        self.area += self.value as u128 * now.since(self.since).as_nanos() as u128;
-        self.since = now;
-        self.value = value;
-    }
-    /// The current value.
-    pub fn value(&self) -> u64 {
-        self.value
-    }
-    /// The area (value × ns) up to `now`.
-    pub fn area(&self, now: SimTime) -> u128 {
-        self.area + self.value as u128 * now.since(self.since).as_nanos() as u128
-    }
 }
 
 /// A pool of identical VMs.

@@ -27,6 +27,11 @@ pub enum Event {
         /// Instance generation when the timer was set.
         generation: u32,
     },
+    /// Evict the instances of a function whose keep-alive ran out.
+    Sweep {
+        /// Function id.
+        func: u32,
+    },
     /// A VM finished booting.
     VmBooted {
         /// Pool index.

@@ -14,11 +14,11 @@ use hdrhistogram::Histogram;
 use rand::RngExt;
 
 use crate::cloud::billing::{Ledger, billed_ms};
-use crate::cloud::faas::{Acquire, ColdMode, Faas, Throttle};
+use crate::cloud::faas::{Acquire, ColdMode, Faas, Throttle, Timer};
 use crate::cloud::storage::Transfer;
-use crate::cloud::vm::{Integral, Placement, Pool};
+use crate::cloud::vm::{Placement, Pool};
 use crate::kernel::rng::{self, streams};
-use crate::kernel::{EventQueue, SimDuration, SimRng, SimTime, StreamFamily};
+use crate::kernel::{EventQueue, Integral, SimDuration, SimRng, SimTime, StreamFamily};
 use crate::policy::{self, Backend, Policy, ScaleAction, View};
 use crate::report::{RunResult, Sample};
 use crate::scenario::Scenario;
@@ -263,6 +263,12 @@ impl<'a> Sim<'a> {
             Event::Respond { req } => self.finish_request(req, true),
             Event::Evict { inst, generation } => {
                 self.faas.expire(inst, generation, self.now());
+            }
+            Event::Sweep { func } => {
+                let now = self.now();
+                if let Some(at) = self.faas.sweep(func, now) {
+                    let _ = self.queue.push(at, Event::Sweep { func });
+                }
             }
             Event::VmBooted { pool, vm } => self.vm_booted(pool, vm),
             Event::Retry { task, seq } => self.retry(task, seq),
@@ -545,9 +551,14 @@ impl<'a> Sim<'a> {
         let now = self.now();
         match loc {
             Loc::Faas { inst } => {
-                if let Some(at) = self.faas.release(inst, now) {
-                    let generation = self.faas.generation_of(inst);
-                    let _ = self.queue.push(at, Event::Evict { inst, generation });
+                match self.faas.release(inst, now) {
+                    Timer::None => {}
+                    Timer::Sweep { func, at } => {
+                        let _ = self.queue.push(at, Event::Sweep { func });
+                    }
+                    Timer::Evict { at, generation } => {
+                        let _ = self.queue.push(at, Event::Evict { inst, generation });
+                    }
                 }
                 if !self.throttled.is_empty() {
                     self.serve_throttled();
@@ -787,6 +798,16 @@ impl<'a> Sim<'a> {
             ("vms_launched".into(), self.pools.iter().map(|p| p.launched).sum::<u64>() as f64),
             ("instances_created".into(), self.faas.created as f64),
             ("idle_memory_gb_s".into(), self.faas.idle_mb_ns as f64 / 1024.0 / 1e9),
+            ("instances_mean".into(), self.faas.alive_over_time.area(end) as f64 / end.0.max(1) as f64),
+            ("instances_busy_mean".into(), self.faas.busy_over_time.area(end) as f64 / end.0.max(1) as f64),
+            (
+                "instances_idle_mean".into(),
+                (self.faas.alive_over_time.area(end) - self.faas.busy_over_time.area(end)) as f64 / end.0.max(1) as f64,
+            ),
+            (
+                "instance_lifespan_mean_s".into(),
+                if self.faas.evicted == 0 { f64::NAN } else { self.faas.lifetime_ns_sum as f64 / self.faas.evicted as f64 / 1e9 },
+            ),
             ("end_time_s".into(), end.as_secs_f64()),
             ("events".into(), self.events as f64),
         ]);

@@ -37,13 +37,29 @@ impl fmt::Display for ScenarioError {
             write!(f, ":{line}")?;
         }
         if let Some(key) = &self.key {
-            write!(f, ": key `{key}`")?;
+            write!(f, ": key `{}`", display_key(key))?;
         }
         write!(f, ": {}", self.message)
     }
 }
 
 impl std::error::Error for ScenarioError {}
+
+/// `stage.0.service` → `stage[0].service` (the form serde paths use).
+fn display_key(key: &str) -> String {
+    let mut out = String::new();
+    for part in key.split('.') {
+        if part.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(part);
+        }
+    }
+    out
+}
 
 /// One validated stage of the request plan.
 #[derive(Clone, Debug)]
