@@ -43,7 +43,11 @@ use scenario::Scenario;
 /// Runs every policy (or only `policy`, an index) of `scenario` for its replications (or
 /// `replications`), in parallel. Results are ordered by policy, then replication, whatever the
 /// number of threads.
-pub fn run_scenario(scenario: &Scenario, policy: Option<usize>, replications: Option<u32>) -> ScenarioResults {
+pub fn run_scenario(
+    scenario: &Scenario,
+    policy: Option<usize>,
+    replications: Option<u32>,
+) -> ScenarioResults {
     let reps = replications.unwrap_or(scenario.run.replications);
     let policies: Vec<usize> = match policy {
         Some(p) => vec![p],

@@ -10,7 +10,11 @@ use infersim::report::write;
 use infersim::scenario::Scenario;
 
 #[derive(Parser)]
-#[command(name = "infersim", version, about = "Simulate the cost and latency of ML inference on serverless functions and VMs")]
+#[command(
+    name = "infersim",
+    version,
+    about = "Simulate the cost and latency of ML inference on serverless functions and VMs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -90,7 +94,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     UsageError(format!(
                         "{}: no policy named \"{name}\"; policies: {}",
                         scenario.display(),
-                        sc.policies.iter().map(|p| p.display_name()).collect::<Vec<_>>().join(", ")
+                        sc.policies
+                            .iter()
+                            .map(|p| p.display_name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ))
                 })?),
             };
@@ -106,14 +114,25 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot write {}", dir.join("summary.csv").display()))?;
             write::write_atomic(&dir.join("stats.csv"), &write::stats_csv(&results))
                 .with_context(|| format!("cannot write {}", dir.join("stats.csv").display()))?;
-            write::write_atomic(&dir.join("timeseries.csv"), &write::timeseries_csv(&results))
-                .with_context(|| format!("cannot write {}", dir.join("timeseries.csv").display()))?;
+            write::write_atomic(
+                &dir.join("timeseries.csv"),
+                &write::timeseries_csv(&results),
+            )
+            .with_context(|| format!("cannot write {}", dir.join("timeseries.csv").display()))?;
             println!(
                 "{} — {} ({} replication{}, seed {}, horizon {})",
                 sc.name,
-                if sc.description.is_empty() { "no description" } else { &sc.description },
+                if sc.description.is_empty() {
+                    "no description"
+                } else {
+                    &sc.description
+                },
                 results.replications.len(),
-                if results.replications.len() == 1 { "" } else { "s" },
+                if results.replications.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
                 sc.run.seed,
                 sc.run.horizon
             );
@@ -145,7 +164,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+            Ok(if bad == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
     }
 }

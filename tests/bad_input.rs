@@ -34,7 +34,10 @@ fn validate(text: &str) -> (i32, String) {
 fn rejects(text: &str, line: usize, needles: &[&str]) {
     let (code, err) = validate(text);
     assert_eq!(code, 2, "expected exit 2, got {code}: {err}");
-    assert!(err.contains(&format!("scenario.toml:{line}")), "no file:line {line} in: {err}");
+    assert!(
+        err.contains(&format!("scenario.toml:{line}")),
+        "no file:line {line} in: {err}"
+    );
     for n in needles {
         assert!(err.contains(n), "{n:?} missing in: {err}");
     }
@@ -56,13 +59,25 @@ fn unknown_key_names_it_and_suggests_the_right_one() {
 
 #[test]
 fn missing_unit() {
-    rejects(&GOOD.replace("\"60s\"", "60"), 3, &["run.horizon", "needs a unit", "\"250ms\""]);
+    rejects(
+        &GOOD.replace("\"60s\"", "60"),
+        3,
+        &["run.horizon", "needs a unit", "\"250ms\""],
+    );
 }
 
 #[test]
 fn zero_and_negative_rates() {
-    rejects(&GOOD.replace("\"5/s\"", "\"0/s\""), 5, &["workload.arrivals", "must be a positive"]);
-    rejects(&GOOD.replace("\"5/s\"", "\"-5/s\""), 5, &["workload.arrivals", "positive"]);
+    rejects(
+        &GOOD.replace("\"5/s\"", "\"0/s\""),
+        5,
+        &["workload.arrivals", "must be a positive"],
+    );
+    rejects(
+        &GOOD.replace("\"5/s\"", "\"-5/s\""),
+        5,
+        &["workload.arrivals", "positive"],
+    );
 }
 
 #[test]
@@ -70,26 +85,44 @@ fn p99_below_median() {
     rejects(
         &GOOD.replace("p99 = \"1s\"", "p99 = \"50ms\""),
         9,
-        &["stage[0].service", "p99 (50ms) must be greater than the median (100ms)"],
+        &[
+            "stage[0].service",
+            "p99 (50ms) must be greater than the median (100ms)",
+        ],
     );
 }
 
 #[test]
 fn memory_outside_lambda_limits() {
-    rejects(&GOOD.replace("\"1024MB\"", "\"20000MB\""), 7, &["platform.faas.memory", "128MB–10240MB"]);
-    rejects(&GOOD.replace("\"1024MB\"", "\"64MB\""), 7, &["platform.faas.memory", "outside"]);
+    rejects(
+        &GOOD.replace("\"1024MB\"", "\"20000MB\""),
+        7,
+        &["platform.faas.memory", "128MB–10240MB"],
+    );
+    rejects(
+        &GOOD.replace("\"1024MB\"", "\"64MB\""),
+        7,
+        &["platform.faas.memory", "outside"],
+    );
 }
 
 #[test]
 fn unknown_policy_kind_lists_the_allowed_ones() {
-    rejects(&GOOD.replace("\"all-faas\"", "\"all-fass\""), 11, &["policy", "all-faas", "vm-autoscale"]);
+    rejects(
+        &GOOD.replace("\"all-faas\"", "\"all-fass\""),
+        11,
+        &["policy", "all-faas", "vm-autoscale"],
+    );
 }
 
 #[test]
 fn missing_files() {
     let (code, err) = validate_path("/nonexistent/scenario.toml");
     assert_eq!(code, 2);
-    assert!(err.contains("/nonexistent/scenario.toml") && err.contains("cannot read"), "{err}");
+    assert!(
+        err.contains("/nonexistent/scenario.toml") && err.contains("cannot read"),
+        "{err}"
+    );
     rejects(
         &GOOD.replace(
             "{ kind = \"lognormal\", median = \"100ms\", p99 = \"1s\" }",
@@ -108,13 +141,18 @@ fn empty_traces() {
     for (file, needle) in [("empty.csv", "no values"), ("blank.csv", "t_s")] {
         let text = GOOD.replace(
             "{ kind = \"poisson\", rate = \"5/s\" }",
-            &format!("{{ kind = \"timestamps\", file = \"{file}\", column = \"t_s\", unit = \"s\" }}"),
+            &format!(
+                "{{ kind = \"timestamps\", file = \"{file}\", column = \"t_s\", unit = \"s\" }}"
+            ),
         );
         let path = dir.path().join("scenario.toml");
         std::fs::write(&path, &text).unwrap();
         let (code, err) = validate_path(path.to_str().unwrap());
         assert_eq!(code, 2, "{err}");
-        assert!(err.contains("scenario.toml:5") && err.contains(needle) && err.contains(file), "{err}");
+        assert!(
+            err.contains("scenario.toml:5") && err.contains(needle) && err.contains(file),
+            "{err}"
+        );
     }
 }
 

@@ -119,5 +119,9 @@ cooldown = "1h"
     // launch at 10 s, boot included. $3.6/h = $0.001/s.
     let end = run.get("end_time_s").unwrap().ceil();
     let want = (end + (end - 10.0)) * 0.001;
-    assert!((run.get("cost_vm_usd").unwrap() - want).abs() < 1e-9, "{} vs {want}", run.get("cost_vm_usd").unwrap());
+    assert!(
+        (run.get("cost_vm_usd").unwrap() - want).abs() < 1e-9,
+        "{} vs {want}",
+        run.get("cost_vm_usd").unwrap()
+    );
 }

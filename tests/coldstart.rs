@@ -33,7 +33,11 @@ fn cold_start_share_is_exp_minus_lambda_t() {
         let sc = scenario(&keepalive_scenario(rate, t, "most-recently-used"));
         let xs = &metric(&sc, "cold_start_rate")[0];
         // The instance is busy 200 µs at most, so the effective keep-alive is T + ≤ 200 µs.
-        assert_in_ci(&format!("cold share λ={rate} T={t}"), xs, (-rate * (t_s + 0.0001)).exp());
+        assert_in_ci(
+            &format!("cold share λ={rate} T={t}"),
+            xs,
+            (-rate * (t_s + 0.0001)).exp(),
+        );
     }
 }
 
@@ -67,8 +71,20 @@ kind = "all-faas"
     let summary = |reuse: &str, m: &str| {
         infersim::report::stats::summarize(&metric(&scenario(&text(reuse)), m)[0], 0.99)
     };
-    let (mru, rnd) = (summary("most-recently-used", "idle_memory_gb_s"), summary("random", "idle_memory_gb_s"));
-    assert!(rnd.mean - rnd.half_width > mru.mean + mru.half_width, "idle memory: random {rnd:?} vs MRU {mru:?}");
-    let (mru, rnd) = (summary("most-recently-used", "cold_starts"), summary("random", "cold_starts"));
-    assert!(rnd.mean + rnd.half_width < mru.mean - mru.half_width, "cold starts: random {rnd:?} vs MRU {mru:?}");
+    let (mru, rnd) = (
+        summary("most-recently-used", "idle_memory_gb_s"),
+        summary("random", "idle_memory_gb_s"),
+    );
+    assert!(
+        rnd.mean - rnd.half_width > mru.mean + mru.half_width,
+        "idle memory: random {rnd:?} vs MRU {mru:?}"
+    );
+    let (mru, rnd) = (
+        summary("most-recently-used", "cold_starts"),
+        summary("random", "cold_starts"),
+    );
+    assert!(
+        rnd.mean + rnd.half_width < mru.mean - mru.half_width,
+        "cold starts: random {rnd:?} vs MRU {mru:?}"
+    );
 }

@@ -19,7 +19,11 @@ pub fn metric(sc: &Scenario, metric: &str) -> Vec<Vec<f64>> {
     let r = infersim::run_scenario(sc, None, None);
     r.results
         .iter()
-        .map(|runs| runs.iter().map(|run| run.get(metric).unwrap_or(f64::NAN)).collect())
+        .map(|runs| {
+            runs.iter()
+                .map(|run| run.get(metric).unwrap_or(f64::NAN))
+                .collect()
+        })
         .collect()
 }
 

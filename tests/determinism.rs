@@ -36,7 +36,10 @@ vms = 1
 
 fn csv_with_threads(n: usize) -> Vec<u8> {
     let sc = scenario(TEXT);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .unwrap();
     summary_csv(&pool.install(|| infersim::run_scenario(&sc, None, None)))
 }
 
@@ -46,7 +49,10 @@ fn reports_do_not_depend_on_thread_count() {
     let four = csv_with_threads(4);
     assert!(one.len() > 1000);
     assert!(one == four, "summary.csv differs between 1 and 4 threads");
-    assert!(one == csv_with_threads(1), "summary.csv differs between two runs");
+    assert!(
+        one == csv_with_threads(1),
+        "summary.csv differs between two runs"
+    );
 }
 
 #[test]
@@ -63,10 +69,24 @@ fn every_policy_sees_the_same_requests() {
     let sc = scenario(TEXT);
     let r = infersim::run_scenario(&sc, None, None);
     for rep in 0..6 {
-        let counts: Vec<f64> = r.results.iter().map(|p| p[rep].get("requests").unwrap()).collect();
-        assert!(counts.windows(2).all(|w| w[0] == w[1]), "replication {rep}: {counts:?}");
+        let counts: Vec<f64> = r
+            .results
+            .iter()
+            .map(|p| p[rep].get("requests").unwrap())
+            .collect();
+        assert!(
+            counts.windows(2).all(|w| w[0] == w[1]),
+            "replication {rep}: {counts:?}"
+        );
         // Exits are drawn from each request's own stream: the same requests exit everywhere.
-        let exits: Vec<f64> = r.results.iter().map(|p| p[rep].get("stage_stage1_exited").unwrap()).collect();
-        assert!(exits.windows(2).all(|w| w[0] == w[1]), "replication {rep}: {exits:?}");
+        let exits: Vec<f64> = r
+            .results
+            .iter()
+            .map(|p| p[rep].get("stage_stage1_exited").unwrap())
+            .collect();
+        assert!(
+            exits.windows(2).all(|w| w[0] == w[1]),
+            "replication {rep}: {exits:?}"
+        );
     }
 }

@@ -40,7 +40,9 @@ fn surviving_fraction_is_the_product_of_continuation_probabilities() {
     let frac = |stage: &str| -> Vec<f64> {
         r.results[0]
             .iter()
-            .map(|run| run.get(&format!("stage_{stage}_entered")).unwrap() / run.get("requests").unwrap())
+            .map(|run| {
+                run.get(&format!("stage_{stage}_entered")).unwrap() / run.get("requests").unwrap()
+            })
             .collect()
     };
     assert_in_ci("entered a", &frac("a"), 1.0);
@@ -56,7 +58,10 @@ fn latency_of_a_deterministic_plan_is_its_path_mix() {
     // 50 + 11 + 100 + 200.
     let sc = scenario(THREE_STAGES);
     let mean_ms = 0.5 * 61.0 + 0.15 * 161.0 + 0.35 * 361.0;
-    let xs: Vec<f64> = metric(&sc, "latency_mean_s")[0].iter().map(|x| x * 1e3).collect();
+    let xs: Vec<f64> = metric(&sc, "latency_mean_s")[0]
+        .iter()
+        .map(|x| x * 1e3)
+        .collect();
     assert_in_ci("mean latency (ms)", &xs, mean_ms);
     // The slowest path (35 % of requests) sets the 90th percentile (histogram precision: three
     // significant digits).
@@ -95,9 +100,16 @@ quorum = 3
 fn fan_out_five_quorum_three_completes_at_the_third_order_statistic() {
     // E[X(3) of 5 Exp(1)] = 1/5 + 1/4 + 1/3.
     let want = 1.0 / 5.0 + 1.0 / 4.0 + 1.0 / 3.0;
-    for policy in ["[[policy]]\nkind = \"all-faas\"", "[[policy]]\nkind = \"vm-fixed\"\nvms = 1"] {
+    for policy in [
+        "[[policy]]\nkind = \"all-faas\"",
+        "[[policy]]\nkind = \"vm-fixed\"\nvms = 1",
+    ] {
         let sc = scenario(&fanout(policy));
-        assert_in_ci(&format!("{policy}: stage time"), &metric(&sc, "latency_mean_s")[0], want);
+        assert_in_ci(
+            &format!("{policy}: stage time"),
+            &metric(&sc, "latency_mean_s")[0],
+            want,
+        );
     }
 }
 

@@ -53,20 +53,40 @@ fn erlang_c_formula_matches_the_published_m_m_8_value() {
 #[test]
 fn m_m_1_matches_erlang_c() {
     let (lambda, mu) = (0.7, 1.0);
-    let sc = scenario(&pool_scenario(1, lambda, r#"{ kind = "exponential", mean = "1s" }"#, "20000s", 20));
+    let sc = scenario(&pool_scenario(
+        1,
+        lambda,
+        r#"{ kind = "exponential", mean = "1s" }"#,
+        "20000s",
+        20,
+    ));
     let (_, wq) = erlang_c(1, lambda, mu);
     assert!((wq - 0.7 / 0.3).abs() < 1e-12);
     assert_in_ci("M/M/1 mean wait", &metric(&sc, "wait_mean_s")[0], wq);
-    assert_in_ci("M/M/1 utilisation", &metric(&sc, "vm_utilization")[0], lambda / mu);
+    assert_in_ci(
+        "M/M/1 utilisation",
+        &metric(&sc, "vm_utilization")[0],
+        lambda / mu,
+    );
 }
 
 #[test]
 fn m_m_8_matches_erlang_c() {
     let (lambda, mu) = (7.2, 1.0);
-    let sc = scenario(&pool_scenario(8, lambda, r#"{ kind = "exponential", mean = "1s" }"#, "5000s", 20));
+    let sc = scenario(&pool_scenario(
+        8,
+        lambda,
+        r#"{ kind = "exponential", mean = "1s" }"#,
+        "5000s",
+        20,
+    ));
     let (_, wq) = erlang_c(8, lambda, mu);
     assert_in_ci("M/M/8 mean wait", &metric(&sc, "wait_mean_s")[0], wq);
-    assert_in_ci("M/M/8 utilisation", &metric(&sc, "vm_utilization")[0], lambda / (8.0 * mu));
+    assert_in_ci(
+        "M/M/8 utilisation",
+        &metric(&sc, "vm_utilization")[0],
+        lambda / (8.0 * mu),
+    );
 }
 
 #[test]
@@ -81,14 +101,24 @@ fn m_g_1_matches_pollaczek_khinchine() {
     let sc = scenario(&pool_scenario(1, lambda, &service, "20000s", 20));
     assert_in_ci("M/G/1 mean wait", &metric(&sc, "wait_mean_s")[0], wq);
     // Mean latency = wait + mean service.
-    assert_in_ci("M/G/1 mean latency", &metric(&sc, "latency_mean_s")[0], wq + 1.0);
+    assert_in_ci(
+        "M/G/1 mean latency",
+        &metric(&sc, "latency_mean_s")[0],
+        wq + 1.0,
+    );
 }
 
 #[test]
 fn m_d_1_matches_pollaczek_khinchine() {
     let lambda = 0.8;
     let wq = lambda * 1.0 / (2.0 * (1.0 - lambda));
-    let sc = scenario(&pool_scenario(1, lambda, r#"{ kind = "constant", value = "1s" }"#, "20000s", 20));
+    let sc = scenario(&pool_scenario(
+        1,
+        lambda,
+        r#"{ kind = "constant", value = "1s" }"#,
+        "20000s",
+        20,
+    ));
     assert_in_ci("M/D/1 mean wait", &metric(&sc, "wait_mean_s")[0], wq);
 }
 

@@ -81,7 +81,11 @@ pub fn vm_billed_seconds(uptime: SimDuration, minimum: SimDuration, per_hour: bo
     let secs = uptime.as_nanos().div_ceil(NANOS_PER_SEC);
     let min = minimum.as_nanos().div_ceil(NANOS_PER_SEC);
     let secs = secs.max(min);
-    if per_hour { secs.div_ceil(3600) * 3600 } else { secs }
+    if per_hour {
+        secs.div_ceil(3600) * 3600
+    } else {
+        secs
+    }
 }
 
 impl Ledger {
@@ -151,19 +155,33 @@ mod tests {
         l.add_invocation(2, 1024);
         let c = l.costs(&prices());
         // 2 ms × 1 GB = 0.002 GB-s × $0.0000166667 = $3.33334e-8; plus $2e-7 request fee.
-        assert!((c.faas_compute - 3.333_34e-8).abs() < 1e-15, "{}", c.faas_compute);
+        assert!(
+            (c.faas_compute - 3.333_34e-8).abs() < 1e-15,
+            "{}",
+            c.faas_compute
+        );
         assert!((c.faas_requests - 2e-7).abs() < 1e-18);
 
         let mut l = Ledger::default();
         l.add_invocation(100, 1024);
         let c = l.costs(&prices());
-        assert!((c.faas_compute - 1.666_67e-6).abs() < 1e-13, "{}", c.faas_compute);
+        assert!(
+            (c.faas_compute - 1.666_67e-6).abs() < 1e-13,
+            "{}",
+            c.faas_compute
+        );
     }
 
     #[test]
     fn exact_multiples_are_not_rounded_up() {
-        assert_eq!(billed_ms(SimDuration::from_millis(200), SimDuration::from_millis(100)), 200);
-        assert_eq!(billed_ms(SimDuration::from_millis(7), SimDuration::from_millis(1)), 7);
+        assert_eq!(
+            billed_ms(SimDuration::from_millis(200), SimDuration::from_millis(100)),
+            200
+        );
+        assert_eq!(
+            billed_ms(SimDuration::from_millis(7), SimDuration::from_millis(1)),
+            7
+        );
         assert_eq!(billed_ms(SimDuration::ZERO, SimDuration::from_millis(1)), 0);
     }
 
@@ -171,8 +189,14 @@ mod tests {
     fn vm_minimum_and_rounding() {
         let m = SimDuration::from_secs(60);
         assert_eq!(vm_billed_seconds(SimDuration::from_secs(10), m, false), 60);
-        assert_eq!(vm_billed_seconds(SimDuration::from_secs_f64(100.2), m, false), 101);
-        assert_eq!(vm_billed_seconds(SimDuration::from_secs(3601), m, true), 7200);
+        assert_eq!(
+            vm_billed_seconds(SimDuration::from_secs_f64(100.2), m, false),
+            101
+        );
+        assert_eq!(
+            vm_billed_seconds(SimDuration::from_secs(3601), m, true),
+            7200
+        );
         let mut l = Ledger::default();
         l.add_vm(101, 0.085);
         let c = l.costs(&prices());

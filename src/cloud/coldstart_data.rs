@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 /// The bundled measurement file (Apache-2.0, see `traces/README.md`).
 pub fn bundled_file() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/lambda_perf_coldstarts_2026-08-16_to_2026-08-22.csv")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("traces/lambda_perf_coldstarts_2026-08-16_to_2026-08-22.csv")
 }
 
 /// Which measurements to use.
@@ -34,9 +35,16 @@ pub fn load(sel: &MeasuredColdStart, memory_mb: u32, base: &Path) -> Result<Vec<
     let arch = sel.arch.as_deref().unwrap_or("x86_64");
     let package = sel.package.as_deref().unwrap_or("zip");
     let want_mem = sel.memory.map(|m| m.0).unwrap_or(memory_mb);
-    let mut rdr = csv::Reader::from_path(&path)
-        .map_err(|e| format!("cannot read cold-start measurements {}: {e}", path.display()))?;
-    let headers = rdr.headers().map_err(|e| format!("{}: {e}", path.display()))?.clone();
+    let mut rdr = csv::Reader::from_path(&path).map_err(|e| {
+        format!(
+            "cannot read cold-start measurements {}: {e}",
+            path.display()
+        )
+    })?;
+    let headers = rdr
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .clone();
     let col = |name: &str| {
         headers
             .iter()
@@ -79,7 +87,11 @@ pub fn load(sel: &MeasuredColdStart, memory_mb: u32, base: &Path) -> Result<Vec<
         .map(|&(m, _)| m)
         .min_by_key(|&m| (m as i64 - want_mem as i64).abs())
         .unwrap_or(want_mem);
-    Ok(rows.into_iter().filter(|&(m, _)| m == nearest).map(|(_, v)| v).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|&(m, _)| m == nearest)
+        .map(|(_, v)| v)
+        .collect())
 }
 
 #[cfg(test)]

@@ -264,7 +264,12 @@ impl Faas {
     }
 
     /// Deploys a function and returns its id.
-    pub fn add_function(&mut self, name: String, memory_mb: u32, keep_alive: Option<SimDuration>) -> u32 {
+    pub fn add_function(
+        &mut self,
+        name: String,
+        memory_mb: u32,
+        keep_alive: Option<SimDuration>,
+    ) -> u32 {
         let idle = match self.config.reuse {
             Reuse::MostRecentlyUsed => IdleList::Mru(VecDeque::new()),
             Reuse::Newest => IdleList::Newest(BinaryHeap::new()),
@@ -448,8 +453,7 @@ impl Faas {
         if have >= 1.0 {
             now
         } else {
-            now + SimDuration::from_secs_f64((1.0 - have) * period / burst as f64)
-                + SimDuration(1)
+            now + SimDuration::from_secs_f64((1.0 - have) * period / burst as f64) + SimDuration(1)
         }
     }
 
@@ -575,7 +579,8 @@ impl Faas {
         }
         let func = self.instances[id as usize].func;
         let mem = self.functions[func as usize].memory_mb as u128;
-        self.idle_mb_ns += now.since(self.instances[id as usize].idle_since).as_nanos() as u128 * mem;
+        self.idle_mb_ns +=
+            now.since(self.instances[id as usize].idle_since).as_nanos() as u128 * mem;
         self.functions[func as usize].idle_count -= 1;
         self.remove_from_random(id);
         self.kill(id, now);
@@ -649,7 +654,9 @@ mod tests {
         let mut f = Faas::new(config(Reuse::MostRecentlyUsed));
         let func = f.add_function("f".into(), 1024, Some(SimDuration::from_secs(600)));
         let mut r = rng::from_seed(1);
-        let Acquire::Cold(a) = f.acquire(func, t(0), &mut r) else { panic!() };
+        let Acquire::Cold(a) = f.acquire(func, t(0), &mut r) else {
+            panic!()
+        };
         assert_eq!(f.release(a, t(1)), Timer::Sweep { func, at: t(601) });
         assert_eq!(f.acquire(func, t(2), &mut r), Acquire::Warm(a));
         // A sweep is already pending: no second timer.
@@ -721,7 +728,10 @@ mod tests {
         assert_eq!(f.acquire(func, t(0), &mut r), Acquire::Throttled);
         // Two tokens per 10 s: one token after 5 s.
         assert_eq!(f.next_token_time(func, t(0)), t(5) + SimDuration(1));
-        assert!(matches!(f.acquire(func, t(5) + SimDuration(1), &mut r), Acquire::Cold(_)));
+        assert!(matches!(
+            f.acquire(func, t(5) + SimDuration(1), &mut r),
+            Acquire::Cold(_)
+        ));
     }
 
     #[test]
@@ -731,10 +741,18 @@ mod tests {
         let mut f = Faas::new(c);
         let func = f.add_function("f".into(), 1024, Some(SimDuration::from_secs(600)));
         let mut r = rng::from_seed(1);
-        let Acquire::Cold(a) = f.acquire(func, t(0), &mut r) else { panic!() };
+        let Acquire::Cold(a) = f.acquire(func, t(0), &mut r) else {
+            panic!()
+        };
         // Idle at 50 s: evicted at its lifetime (100 s), before keep-alive (650 s).
         let generation = f.generation_of(a);
-        assert_eq!(f.release(a, t(50)), Timer::Evict { at: t(100), generation: generation + 1 });
+        assert_eq!(
+            f.release(a, t(50)),
+            Timer::Evict {
+                at: t(100),
+                generation: generation + 1
+            }
+        );
         assert_eq!(f.acquire(func, t(60), &mut r), Acquire::Warm(a));
         assert_eq!(f.release(a, t(120)), Timer::None);
         assert_eq!(f.alive, 0);

@@ -254,7 +254,11 @@ impl Pool {
 
     /// Pops the next queued task for a free slot on `vm` (its own queue first, then the pool's).
     /// `valid` says whether a queued entry is still wanted (cancelled tasks are skipped).
-    pub fn next_queued(&mut self, vm: u32, mut valid: impl FnMut(u32, u64) -> bool) -> Option<(u32, u64)> {
+    pub fn next_queued(
+        &mut self,
+        vm: u32,
+        mut valid: impl FnMut(u32, u64) -> bool,
+    ) -> Option<(u32, u64)> {
         if self.vms[vm as usize].state != VmState::Running {
             return None;
         }

@@ -143,7 +143,10 @@ impl<'a> Sim<'a> {
             sc,
             policy,
             queue: EventQueue::with_capacity(1024),
-            arrivals: Arrivals::new(sc.arrivals.clone(), rng::stream(seed, streams::ARRIVALS, rep)),
+            arrivals: Arrivals::new(
+                sc.arrivals.clone(),
+                rng::stream(seed, streams::ARRIVALS, rep),
+            ),
             next_arrival: None,
             arrival_index: 0,
             request_rngs: StreamFamily::new(seed, streams::REQUEST, rep),
@@ -214,7 +217,9 @@ impl<'a> Sim<'a> {
                     if self.done() {
                         break;
                     }
-                    let Some((_, ev)) = self.queue.pop() else { break };
+                    let Some((_, ev)) = self.queue.pop() else {
+                        break;
+                    };
                     self.events += 1;
                     self.handle(ev);
                 }
@@ -246,7 +251,9 @@ impl<'a> Sim<'a> {
         }
         self.in_flight += 1;
         self.in_system.set(t, self.in_flight);
-        let req = self.requests.insert(Request::new(t, measured, self.request_rngs.get(idx))) as u32;
+        let req = self
+            .requests
+            .insert(Request::new(t, measured, self.request_rngs.get(idx))) as u32;
         let input = self.sc.input_bytes;
         if input > 0 {
             let delay = self.sc.data.payload.time(input);
@@ -305,8 +312,10 @@ impl<'a> Sim<'a> {
         } else {
             None
         };
-        let put_time = (stage.transfer == Transfer::Storage && stage.output > 0 && s + 1 < self.sc.stages.len())
-            .then(|| self.sc.data.storage.time(stage.output));
+        let put_time = (stage.transfer == Transfer::Storage
+            && stage.output > 0
+            && s + 1 < self.sc.stages.len())
+        .then(|| self.sc.data.storage.time(stage.output));
         for _ in 0..stage.tasks {
             let r = &mut self.requests[req as usize];
             let service = stage.service.sample(&mut r.rng);
@@ -367,7 +376,10 @@ impl<'a> Sim<'a> {
                 self.throttled.push_back((task, t.seq));
                 self.schedule_wake(func);
             }
-            Throttle::Retry { delay, max_attempts } => {
+            Throttle::Retry {
+                delay,
+                max_attempts,
+            } => {
                 let t = &mut self.tasks[task as usize];
                 t.attempts = t.attempts.saturating_add(1);
                 if (t.attempts as u32) < max_attempts {
@@ -390,7 +402,10 @@ impl<'a> Sim<'a> {
         let func = self.stage_fn[t.stage as usize];
         match self.faas.acquire(func, now, &mut self.platform_rng) {
             Acquire::Warm(inst) => {
-                let exec = t.service.mul_f64(self.faas.slowdown(func, stage.parallelism)) + t.extra;
+                let exec = t
+                    .service
+                    .mul_f64(self.faas.slowdown(func, stage.parallelism))
+                    + t.extra;
                 let overhead = self.sc.faas.warm_start.sample(&mut self.platform_rng);
                 self.bill_invocation(inst, exec);
                 self.begin(task, Loc::Faas { inst }, now + overhead + exec);
@@ -402,8 +417,15 @@ impl<'a> Sim<'a> {
                 let (total, billed) = match self.sc.faas.cold_mode {
                     ColdMode::ReplacesService => (cold, cold),
                     ColdMode::AddsToService => {
-                        let exec = t.service.mul_f64(self.faas.slowdown(func, stage.parallelism)) + t.extra;
-                        let billed = if self.sc.faas.bill_init { exec + cold } else { exec };
+                        let exec = t
+                            .service
+                            .mul_f64(self.faas.slowdown(func, stage.parallelism))
+                            + t.extra;
+                        let billed = if self.sc.faas.bill_init {
+                            exec + cold
+                        } else {
+                            exec
+                        };
                         (cold + exec, billed)
                     }
                 };
@@ -477,7 +499,10 @@ impl<'a> Sim<'a> {
         let now = self.now();
         let t = &self.tasks[task as usize];
         let stage = &self.sc.stages[t.stage as usize];
-        let exec = t.service.mul_f64(self.pools[pool as usize].slowdown(stage.parallelism)) + t.extra;
+        let exec = t
+            .service
+            .mul_f64(self.pools[pool as usize].slowdown(stage.parallelism))
+            + t.extra;
         self.begin(task, Loc::Vm { pool, vm }, now + exec);
     }
 
@@ -496,7 +521,9 @@ impl<'a> Sim<'a> {
     }
 
     fn task_done(&mut self, task: u32, seq: u32) {
-        let Some(t) = self.tasks.get(task as usize) else { return };
+        let Some(t) = self.tasks.get(task as usize) else {
+            return;
+        };
         if t.seq != seq || t.state == TaskState::Queued {
             return;
         }
@@ -525,7 +552,9 @@ impl<'a> Sim<'a> {
             }
             let out = stage.output;
             if out > 0 && stage.transfer == Transfer::Payload {
-                let _ = self.queue.push(now + self.sc.data.payload.time(out), Event::Respond { req });
+                let _ = self
+                    .queue
+                    .push(now + self.sc.data.payload.time(out), Event::Respond { req });
             } else {
                 self.finish_request(req, true);
             }
@@ -533,9 +562,12 @@ impl<'a> Sim<'a> {
         }
         r.stage += 1;
         let delay = match stage.transfer {
-            Transfer::Payload if stage.output > 0 => {
-                Some(self.sc.data.payload.time(stage.output * stage.quorum as u64))
-            }
+            Transfer::Payload if stage.output > 0 => Some(
+                self.sc
+                    .data
+                    .payload
+                    .time(stage.output * stage.quorum as u64),
+            ),
             _ => None,
         };
         match delay {
@@ -585,7 +617,9 @@ impl<'a> Sim<'a> {
             }
             let tasks = &self.tasks;
             let next = self.pools[pool as usize].next_queued(vm, |k, seq| {
-                tasks.get(k as usize).is_some_and(|t| t.seq as u64 == seq && t.state == TaskState::Queued)
+                tasks
+                    .get(k as usize)
+                    .is_some_and(|t| t.seq as u64 == seq && t.state == TaskState::Queued)
             });
             let Some((task, _)) = next else { return };
             let now = self.now();
@@ -598,7 +632,9 @@ impl<'a> Sim<'a> {
     fn cancel_siblings(&mut self, req: u32) {
         let siblings = std::mem::take(&mut self.requests[req as usize].siblings);
         for &(key, seq) in &siblings {
-            let Some(t) = self.tasks.get(key as usize) else { continue };
+            let Some(t) = self.tasks.get(key as usize) else {
+                continue;
+            };
             if t.seq != seq {
                 continue;
             }
@@ -707,7 +743,11 @@ impl<'a> Sim<'a> {
         }
         let mut s = Sample {
             time_s: now.as_secs_f64(),
-            arrival_rate_rps: if now == SimTime::ZERO { 0.0 } else { arrived as f64 / iv.as_secs_f64() },
+            arrival_rate_rps: if now == SimTime::ZERO {
+                0.0
+            } else {
+                arrived as f64 / iv.as_secs_f64()
+            },
             in_flight: self.in_flight,
             functions_busy: fb,
             functions_idle: fi,
@@ -733,8 +773,11 @@ impl<'a> Sim<'a> {
         }
         if self.pc_per_function > 0 {
             for f in &self.faas.functions {
-                self.ledger
-                    .add_pc_configured(self.pc_per_function, f.memory_mb, end.since(SimTime::ZERO));
+                self.ledger.add_pc_configured(
+                    self.pc_per_function,
+                    f.memory_mb,
+                    end.since(SimTime::ZERO),
+                );
             }
         }
         let costs = self.ledger.costs(&self.sc.prices);
@@ -747,7 +790,13 @@ impl<'a> Sim<'a> {
                 self.latency.value_at_quantile(p) as f64 / 1e9
             }
         };
-        let mean = |sum: u128, n: u64| if n == 0 { f64::NAN } else { sum as f64 / n as f64 / 1e9 };
+        let mean = |sum: u128, n: u64| {
+            if n == 0 {
+                f64::NAN
+            } else {
+                sum as f64 / n as f64 / 1e9
+            }
+        };
         let (busy, cap) = self.pools.iter().fold((0u128, 0u128), |(b, c), p| {
             (b + p.busy_slots.area(end), c + p.running_slots.area(end))
         });
@@ -759,7 +808,11 @@ impl<'a> Sim<'a> {
             ("invocations".into(), c.invocations as f64),
             (
                 "cold_start_rate".into(),
-                if c.invocations == 0 { 0.0 } else { c.cold_starts as f64 / c.invocations as f64 },
+                if c.invocations == 0 {
+                    0.0
+                } else {
+                    c.cold_starts as f64 / c.invocations as f64
+                },
             ),
             ("throttles".into(), c.throttles as f64),
             ("latency_mean_s".into(), mean(c.latency_sum_ns, c.completed)),
@@ -767,7 +820,14 @@ impl<'a> Sim<'a> {
             ("latency_p90_s".into(), q(0.9)),
             ("latency_p99_s".into(), q(0.99)),
             ("latency_p999_s".into(), q(0.999)),
-            ("latency_max_s".into(), if c.completed == 0 { f64::NAN } else { self.latency.max() as f64 / 1e9 }),
+            (
+                "latency_max_s".into(),
+                if c.completed == 0 {
+                    f64::NAN
+                } else {
+                    self.latency.max() as f64 / 1e9
+                },
+            ),
             ("wait_mean_s".into(), mean(c.wait_sum_ns, c.waits)),
             ("throughput_rps".into(), c.completed as f64 / window),
             ("arrival_rate_rps".into(), c.requests as f64 / window),
@@ -779,7 +839,11 @@ impl<'a> Sim<'a> {
         if self.sc.run.slo.is_some() {
             m.push((
                 "slo_violation_rate".into(),
-                if c.requests == 0 { 0.0 } else { (c.slo_violations + c.dropped) as f64 / c.requests as f64 },
+                if c.requests == 0 {
+                    0.0
+                } else {
+                    (c.slo_violations + c.dropped) as f64 / c.requests as f64
+                },
             ));
         }
         m.extend([
@@ -790,23 +854,54 @@ impl<'a> Sim<'a> {
             ("cost_storage_usd".into(), costs.storage),
             (
                 "cost_per_million_usd".into(),
-                if c.requests_all == 0 { 0.0 } else { costs.total() / c.requests_all as f64 * 1e6 },
+                if c.requests_all == 0 {
+                    0.0
+                } else {
+                    costs.total() / c.requests_all as f64 * 1e6
+                },
             ),
-            ("vm_utilization".into(), if cap == 0 { f64::NAN } else { busy as f64 / cap as f64 }),
+            (
+                "vm_utilization".into(),
+                if cap == 0 {
+                    f64::NAN
+                } else {
+                    busy as f64 / cap as f64
+                },
+            ),
             ("vm_busy_slot_s".into(), busy as f64 / 1e9),
-            ("vm_billed_hours".into(), self.ledger.vm_billed_seconds as f64 / 3600.0),
-            ("vms_launched".into(), self.pools.iter().map(|p| p.launched).sum::<u64>() as f64),
+            (
+                "vm_billed_hours".into(),
+                self.ledger.vm_billed_seconds as f64 / 3600.0,
+            ),
+            (
+                "vms_launched".into(),
+                self.pools.iter().map(|p| p.launched).sum::<u64>() as f64,
+            ),
             ("instances_created".into(), self.faas.created as f64),
-            ("idle_memory_gb_s".into(), self.faas.idle_mb_ns as f64 / 1024.0 / 1e9),
-            ("instances_mean".into(), self.faas.alive_over_time.area(end) as f64 / end.0.max(1) as f64),
-            ("instances_busy_mean".into(), self.faas.busy_over_time.area(end) as f64 / end.0.max(1) as f64),
+            (
+                "idle_memory_gb_s".into(),
+                self.faas.idle_mb_ns as f64 / 1024.0 / 1e9,
+            ),
+            (
+                "instances_mean".into(),
+                self.faas.alive_over_time.area(end) as f64 / end.0.max(1) as f64,
+            ),
+            (
+                "instances_busy_mean".into(),
+                self.faas.busy_over_time.area(end) as f64 / end.0.max(1) as f64,
+            ),
             (
                 "instances_idle_mean".into(),
-                (self.faas.alive_over_time.area(end) - self.faas.busy_over_time.area(end)) as f64 / end.0.max(1) as f64,
+                (self.faas.alive_over_time.area(end) - self.faas.busy_over_time.area(end)) as f64
+                    / end.0.max(1) as f64,
             ),
             (
                 "instance_lifespan_mean_s".into(),
-                if self.faas.evicted == 0 { f64::NAN } else { self.faas.lifetime_ns_sum as f64 / self.faas.evicted as f64 / 1e9 },
+                if self.faas.evicted == 0 {
+                    f64::NAN
+                } else {
+                    self.faas.lifetime_ns_sum as f64 / self.faas.evicted as f64 / 1e9
+                },
             ),
             ("end_time_s".into(), end.as_secs_f64()),
             ("events".into(), self.events as f64),
@@ -814,12 +909,19 @@ impl<'a> Sim<'a> {
         for (i, st) in self.sc.stages.iter().enumerate() {
             let (v, f) = (c.tasks_vm[i], c.tasks_faas[i]);
             if self.sc.stages.len() > 1 {
-                m.push((format!("stage_{}_entered", st.name), c.stage_entries[i] as f64));
+                m.push((
+                    format!("stage_{}_entered", st.name),
+                    c.stage_entries[i] as f64,
+                ));
                 m.push((format!("stage_{}_exited", st.name), c.exits[i] as f64));
             }
             m.push((
                 format!("stage_{}_vm_share", st.name),
-                if v + f == 0 { f64::NAN } else { v as f64 / (v + f) as f64 },
+                if v + f == 0 {
+                    f64::NAN
+                } else {
+                    v as f64 / (v + f) as f64
+                },
             ));
         }
         RunResult {

@@ -212,7 +212,10 @@ mod tests {
         let mut q = EventQueue::new();
         let mut last = (SimTime::ZERO, 0u64);
         for i in 0..10_000u64 {
-            let _ = q.push(q.now() + crate::kernel::SimDuration(rng.random_range(0..50)), i);
+            let _ = q.push(
+                q.now() + crate::kernel::SimDuration(rng.random_range(0..50)),
+                i,
+            );
             if rng.random_bool(0.5)
                 && let Some((t, seq)) = q.pop()
             {

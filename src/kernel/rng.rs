@@ -51,7 +51,7 @@ fn name_hash(name: &str) -> u64 {
 fn derive(seed: u64, name: &str, replication: u64, index: u64) -> u128 {
     let a = mix(seed ^ mix(name_hash(name)));
     let b = mix(a ^ mix(replication.wrapping_add(0x1234_5678)));
-    let c = mix(b ^ mix(index.wrapping_add(0x9876_5432_1)));
+    let c = mix(b ^ mix(index.wrapping_add(0x0009_8765_4321)));
     let d = mix(c ^ 0xDEAD_BEEF_CAFE_F00D);
     ((c as u128) << 64) | d as u128
 }
@@ -83,7 +83,7 @@ impl StreamFamily {
     /// The generator of item `index`.
     #[inline]
     pub fn get(&self, index: u64) -> SimRng {
-        let c = mix(self.base ^ mix(index.wrapping_add(0x9876_5432_1)));
+        let c = mix(self.base ^ mix(index.wrapping_add(0x0009_8765_4321)));
         let d = mix(c ^ 0xDEAD_BEEF_CAFE_F00D);
         Pcg64Mcg::new((((c as u128) << 64) | d as u128) | 1)
     }

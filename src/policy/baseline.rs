@@ -244,11 +244,21 @@ mod tests {
     fn thresholds_cooldown_and_bounds() {
         let r = rule();
         let t = |s: u64| SimTime(s * 1_000_000_000);
-        assert_eq!(r.decide(0.8, 1, 1, t(0), None), Some(ScaleAction::Launch { pool: 0, n: 2 }));
+        assert_eq!(
+            r.decide(0.8, 1, 1, t(0), None),
+            Some(ScaleAction::Launch { pool: 0, n: 2 })
+        );
         assert_eq!(r.decide(0.8, 3, 3, t(60), Some(t(0))), None, "cooldown");
-        assert_eq!(r.decide(0.8, 3, 3, t(200), Some(t(0))), Some(ScaleAction::Launch { pool: 0, n: 1 }), "capped at max");
+        assert_eq!(
+            r.decide(0.8, 3, 3, t(200), Some(t(0))),
+            Some(ScaleAction::Launch { pool: 0, n: 1 }),
+            "capped at max"
+        );
         assert_eq!(r.decide(0.5, 3, 3, t(200), None), None, "dead band");
-        assert_eq!(r.decide(0.1, 3, 3, t(200), None), Some(ScaleAction::Retire { pool: 0, n: 2 }));
+        assert_eq!(
+            r.decide(0.1, 3, 3, t(200), None),
+            Some(ScaleAction::Retire { pool: 0, n: 2 })
+        );
         assert_eq!(r.decide(0.1, 1, 1, t(200), None), None, "at min");
         assert_eq!(r.decide(0.1, 3, 2, t(200), None), None, "not while booting");
     }

@@ -116,7 +116,9 @@ pub fn build(spec: &PolicySpec, scenario: &Scenario) -> Box<dyn Policy> {
             memory_mb: memory.map(|m| m.0),
             provisioned: *provisioned_concurrency,
         }),
-        PolicySpec::VmFixed { vms, instance: i, .. } => Box::new(VmFixed {
+        PolicySpec::VmFixed {
+            vms, instance: i, ..
+        } => Box::new(VmFixed {
             name,
             vms: *vms,
             instance: instance(i),

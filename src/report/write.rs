@@ -9,7 +9,10 @@ use super::stats::summarize;
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
@@ -25,7 +28,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Formats a float for CSV: shortest round-trip representation; NaN as empty.
 fn num(x: f64) -> String {
-    if x.is_nan() { String::new() } else { format!("{x}") }
+    if x.is_nan() {
+        String::new()
+    } else {
+        format!("{x}")
+    }
 }
 
 /// The tidy per-run CSV: `policy,replication,metric,value`.
@@ -118,7 +125,10 @@ pub fn table(r: &ScenarioResults) -> String {
     for (p, runs) in r.policies.iter().zip(&r.results) {
         let mut row = vec![p.clone()];
         for (metric, _, scale) in &cols {
-            let xs: Vec<f64> = runs.iter().map(|run| run.get(metric).unwrap_or(f64::NAN) * scale).collect();
+            let xs: Vec<f64> = runs
+                .iter()
+                .map(|run| run.get(metric).unwrap_or(f64::NAN) * scale)
+                .collect();
             let s = summarize(&xs, 0.95);
             row.push(fmt_mean_ci(s.mean, s.half_width));
         }

@@ -251,7 +251,10 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
                 }
                 t.get(part).map(Node::Item)
             }
-            (Node::Item(Item::Value(Value::InlineTable(t))) | Node::Value(Value::InlineTable(t)), None) => {
+            (
+                Node::Item(Item::Value(Value::InlineTable(t))) | Node::Value(Value::InlineTable(t)),
+                None,
+            ) => {
                 if let Some((k, _)) = t.get_key_value(part) {
                     span = k.span().or(span);
                 }
@@ -298,10 +301,7 @@ impl Validator<'_> {
     }
 
     fn build(&self, s: ScenarioSpec) -> Result<Scenario, ScenarioError> {
-        if s.name.trim().is_empty()
-            || s.name.contains(['/', '\\'])
-            || s.name.starts_with('.')
-        {
+        if s.name.trim().is_empty() || s.name.contains(['/', '\\']) || s.name.starts_with('.') {
             return Err(self.err(
                 "name",
                 format!("name \"{}\" must be non-empty, not start with '.', and contain no '/' (it names the report directory)", s.name),
@@ -394,14 +394,21 @@ impl Validator<'_> {
                         "platform.faas.preset",
                         format!(
                             "unknown FaaS preset \"{name}\"; allowed: {}",
-                            pricing::LAMBDA_PRESETS.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                            pricing::LAMBDA_PRESETS
+                                .iter()
+                                .map(|p| p.name)
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     )
                 })?,
         };
         let arch = f.architecture.unwrap_or_default();
         let memory_mb = f.memory.map(|m| m.0).unwrap_or(1024);
-        let granularity = f.billing_granularity.map(|d| d.0).unwrap_or(preset.granularity);
+        let granularity = f
+            .billing_granularity
+            .map(|d| d.0)
+            .unwrap_or(preset.granularity);
         if granularity.as_nanos() == 0 {
             return Err(self.err(
                 "platform.faas.billing_granularity",
@@ -411,11 +418,17 @@ impl Validator<'_> {
         let mb_per_vcpu = f.mb_per_vcpu.unwrap_or(1769.0);
         let max_vcpus = f.max_vcpus.unwrap_or(6.0);
         if !(mb_per_vcpu > 0.0) || !(max_vcpus > 0.0) {
-            return Err(self.err("platform.faas.mb_per_vcpu", "mb_per_vcpu and max_vcpus must be > 0"));
+            return Err(self.err(
+                "platform.faas.mb_per_vcpu",
+                "mb_per_vcpu and max_vcpus must be > 0",
+            ));
         }
         let concurrency_limit = f.concurrency_limit.unwrap_or(preset.concurrency_limit);
         if concurrency_limit == 0 {
-            return Err(self.err("platform.faas.concurrency_limit", "concurrency_limit must be ≥ 1"));
+            return Err(self.err(
+                "platform.faas.concurrency_limit",
+                "concurrency_limit must be ≥ 1",
+            ));
         }
         let (scale_burst, scale_period) = match &f.scale_rate {
             None => (Some(preset.scale_burst), preset.scale_period),
@@ -428,7 +441,10 @@ impl Validator<'_> {
             }
             Some(ScaleRateSpec::Bucket { burst, per }) => {
                 if *burst == 0 || per.0.as_nanos() == 0 {
-                    return Err(self.err("platform.faas.scale_rate", "scale_rate needs burst ≥ 1 and per > 0"));
+                    return Err(self.err(
+                        "platform.faas.scale_rate",
+                        "scale_rate needs burst ≥ 1 and per > 0",
+                    ));
                 }
                 (Some(*burst), per.0)
             }
@@ -436,9 +452,15 @@ impl Validator<'_> {
         let on_throttle = match &f.on_throttle {
             None | Some(ThrottleSpec::Queue) => Throttle::Queue,
             Some(ThrottleSpec::Drop) => Throttle::Drop,
-            Some(ThrottleSpec::Retry { delay, max_attempts }) => {
+            Some(ThrottleSpec::Retry {
+                delay,
+                max_attempts,
+            }) => {
                 if *max_attempts == 0 {
-                    return Err(self.err("platform.faas.on_throttle.max_attempts", "max_attempts must be ≥ 1"));
+                    return Err(self.err(
+                        "platform.faas.on_throttle.max_attempts",
+                        "max_attempts must be ≥ 1",
+                    ));
                 }
                 Throttle::Retry {
                     delay: delay.0,
@@ -460,8 +482,11 @@ impl Validator<'_> {
                 Dist::Empirical(v.into())
             }
             (None, None) => Dist::LogNormal(
-                rand_distr::LogNormal::new(0.25f64.ln(), (4.0f64).ln() / crate::workload::dist::Z99)
-                    .map_err(|e| self.err("platform.faas.cold_start", e.to_string()))?,
+                rand_distr::LogNormal::new(
+                    0.25f64.ln(),
+                    (4.0f64).ln() / crate::workload::dist::Z99,
+                )
+                .map_err(|e| self.err("platform.faas.cold_start", e.to_string()))?,
                 0.25f64.ln(),
                 (4.0f64).ln() / crate::workload::dist::Z99,
             ),
@@ -470,7 +495,10 @@ impl Validator<'_> {
             Some(d) => self.dist("platform.faas.warm_start", d)?,
             None => Dist::Constant(SimDuration::ZERO),
         };
-        let keep_alive = f.keep_alive.map(|d| d.0).unwrap_or(SimDuration::from_secs(600));
+        let keep_alive = f
+            .keep_alive
+            .map(|d| d.0)
+            .unwrap_or(SimDuration::from_secs(600));
         let config = FaasConfig {
             memory_mb,
             arch,
@@ -521,7 +549,10 @@ impl Validator<'_> {
         {
             return Err(self.err(
                 "platform.vm.preset",
-                format!("unknown VM preset \"{p}\"; allowed: {}", pricing::EC2_PRESETS.join(", ")),
+                format!(
+                    "unknown VM preset \"{p}\"; allowed: {}",
+                    pricing::EC2_PRESETS.join(", ")
+                ),
             ));
         }
         let mut types = Vec::new();
@@ -548,7 +579,8 @@ impl Validator<'_> {
         let boot = match &v.boot {
             Some(d) => self.dist("platform.vm.boot", d)?,
             None => Dist::Normal(
-                rand_distr::Normal::new(100.0, 10.0).map_err(|e| self.err("platform.vm.boot", e.to_string()))?,
+                rand_distr::Normal::new(100.0, 10.0)
+                    .map_err(|e| self.err("platform.vm.boot", e.to_string()))?,
             ),
         };
         Ok((
@@ -557,7 +589,10 @@ impl Validator<'_> {
                 instance,
                 slots,
                 boot,
-                minimum_billed: v.minimum_billed.map(|d| d.0).unwrap_or(SimDuration::from_secs(60)),
+                minimum_billed: v
+                    .minimum_billed
+                    .map(|d| d.0)
+                    .unwrap_or(SimDuration::from_secs(60)),
                 per_hour: v.billing == Some(VmBillingSpec::PerHour),
                 dispatch: v.dispatch.unwrap_or_default(),
             },
@@ -565,7 +600,12 @@ impl Validator<'_> {
         ))
     }
 
-    fn lookup_instance(&self, name: &str, types: &[InstanceType], key: &str) -> Result<InstanceType, ScenarioError> {
+    fn lookup_instance(
+        &self,
+        name: &str,
+        types: &[InstanceType],
+        key: &str,
+    ) -> Result<InstanceType, ScenarioError> {
         types
             .iter()
             .find(|t| t.name == name)
@@ -594,12 +634,21 @@ impl Validator<'_> {
         let st = &s.platform.storage;
         Ok(DataConfig {
             payload: Link {
-                latency: p.latency.map(|d| d.0).unwrap_or(SimDuration::from_millis(1)),
+                latency: p
+                    .latency
+                    .map(|d| d.0)
+                    .unwrap_or(SimDuration::from_millis(1)),
                 bandwidth: p.bandwidth.map(|b| b.0).unwrap_or(100e6),
             },
-            payload_limit: p.limit.map(|b| b.0).unwrap_or(pricing::LAMBDA_PAYLOAD_LIMIT),
+            payload_limit: p
+                .limit
+                .map(|b| b.0)
+                .unwrap_or(pricing::LAMBDA_PAYLOAD_LIMIT),
             storage: Link {
-                latency: st.latency.map(|d| d.0).unwrap_or(SimDuration::from_millis(20)),
+                latency: st
+                    .latency
+                    .map(|d| d.0)
+                    .unwrap_or(SimDuration::from_millis(20)),
                 bandwidth: st.bandwidth.map(|b| b.0).unwrap_or(80e6),
             },
             storage_max_object: st.max_object.map(|b| b.0).unwrap_or(5_000_000_000_000),
@@ -630,12 +679,18 @@ impl Validator<'_> {
             }
             let parallelism = st.parallelism.unwrap_or(1.0);
             if !(parallelism > 0.0) {
-                return Err(self.err(&format!("{key}.parallelism"), "parallelism (vCPUs a task can use) must be > 0"));
+                return Err(self.err(
+                    &format!("{key}.parallelism"),
+                    "parallelism (vCPUs a task can use) must be > 0",
+                ));
             }
             let transfer = st.transfer.unwrap_or_default();
             let output = st.output.map(|b| b.0).unwrap_or(0);
             let (limit, what) = match transfer {
-                Transfer::Payload => (data.payload_limit, "the payload limit ([platform.payload] limit)"),
+                Transfer::Payload => (
+                    data.payload_limit,
+                    "the payload limit ([platform.payload] limit)",
+                ),
                 Transfer::Storage => (data.storage_max_object, "the largest storage object"),
             };
             if output > limit {
@@ -667,9 +722,15 @@ impl Validator<'_> {
         Ok(out)
     }
 
-    fn check_policy(&self, key: &str, p: &PolicySpec, types: &[InstanceType]) -> Result<(), ScenarioError> {
+    fn check_policy(
+        &self,
+        key: &str,
+        p: &PolicySpec,
+        types: &[InstanceType],
+    ) -> Result<(), ScenarioError> {
         let instance = match p {
-            PolicySpec::VmFixed { instance, vms, .. } | PolicySpec::Hybrid { instance, vms, .. } => {
+            PolicySpec::VmFixed { instance, vms, .. }
+            | PolicySpec::Hybrid { instance, vms, .. } => {
                 if *vms == 0 && matches!(p, PolicySpec::VmFixed { .. }) {
                     return Err(self.err(&format!("{key}.vms"), "a fixed fleet needs vms ≥ 1"));
                 }
@@ -688,11 +749,17 @@ impl Validator<'_> {
             } => {
                 let (lo, hi) = (min.unwrap_or(1), max.unwrap_or(100));
                 if hi == 0 || lo > hi {
-                    return Err(self.err(&format!("{key}.max"), format!("need 0 ≤ min ({lo}) ≤ max ({hi}) and max ≥ 1")));
+                    return Err(self.err(
+                        &format!("{key}.max"),
+                        format!("need 0 ≤ min ({lo}) ≤ max ({hi}) and max ≥ 1"),
+                    ));
                 }
                 let init = initial.unwrap_or(lo.max(1));
                 if init < lo || init > hi {
-                    return Err(self.err(&format!("{key}.initial"), format!("initial ({init}) must lie within min ({lo}) and max ({hi})")));
+                    return Err(self.err(
+                        &format!("{key}.initial"),
+                        format!("initial ({init}) must lie within min ({lo}) and max ({hi})"),
+                    ));
                 }
                 let out = scale_out_above.map(|p| p.0).unwrap_or(0.7);
                 let inn = scale_in_below.map(|p| p.0).unwrap_or(0.3);
@@ -725,7 +792,9 @@ mod tests {
 
     #[test]
     fn unknown_field_gets_a_suggestion() {
-        let hint = suggest_unknown_field("unknown field `horizn`, expected one of `horizon`, `warmup`, `seed`");
+        let hint = suggest_unknown_field(
+            "unknown field `horizn`, expected one of `horizon`, `warmup`, `seed`",
+        );
         assert_eq!(hint.as_deref(), Some(" — did you mean `horizon`?"));
     }
 

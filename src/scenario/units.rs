@@ -60,7 +60,9 @@ pub fn parse_duration(s: &str) -> Result<SimDuration, String> {
         }
     };
     if num < 0.0 {
-        return Err(format!("the duration \"{s}\" is negative; durations must be ≥ 0"));
+        return Err(format!(
+            "the duration \"{s}\" is negative; durations must be ≥ 0"
+        ));
     }
     Ok(SimDuration::from_secs_f64(num * scale))
 }
@@ -106,7 +108,9 @@ pub fn parse_memory(s: &str) -> Result<u32, String> {
             ));
         }
         other => {
-            return Err(format!("unknown memory unit \"{other}\" in \"{s}\"; allowed: MB, GB"));
+            return Err(format!(
+                "unknown memory unit \"{other}\" in \"{s}\"; allowed: MB, GB"
+            ));
         }
     };
     if mb.fract() != 0.0 {
@@ -143,7 +147,9 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
         }
     };
     if !(num > 0.0) || !num.is_finite() {
-        return Err(format!("the rate \"{s}\" must be a positive number per unit time"));
+        return Err(format!(
+            "the rate \"{s}\" must be a positive number per unit time"
+        ));
     }
     Ok(num * scale)
 }
@@ -151,7 +157,9 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
 /// Parses a bandwidth into bytes per second.
 pub fn parse_bandwidth(s: &str) -> Result<f64, String> {
     let Some((size, per)) = s.split_once('/') else {
-        return Err(format!("the bandwidth \"{s}\" needs a unit such as \"100MB/s\" or \"1Gbit/s\""));
+        return Err(format!(
+            "the bandwidth \"{s}\" needs a unit such as \"100MB/s\" or \"1Gbit/s\""
+        ));
     };
     if per.trim() != "s" {
         return Err(format!("bandwidth \"{s}\" must be per second (\"/s\")"));
@@ -202,7 +210,11 @@ struct UnitVisitor<F> {
 impl<'de, T, F: FnOnce(&str) -> Result<T, String>> Visitor<'de> for UnitVisitor<F> {
     type Value = T;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{} with a unit, e.g. \"{}\"", self.expecting, self.example)
+        write!(
+            f,
+            "{} with a unit, e.g. \"{}\"",
+            self.expecting, self.example
+        )
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
         (self.parse)(v).map_err(E::custom)
@@ -249,11 +261,46 @@ macro_rules! unit_type {
     };
 }
 
-unit_type!(Duration, "a duration", "250ms", parse_duration, Duration, |d: &Duration| d.0.to_string());
-unit_type!(Bytes, "a data size", "1MB", parse_bytes, Bytes, |b: &Bytes| format!("{}B", b.0));
-unit_type!(MemoryMb, "a memory size", "1024MB", parse_memory, MemoryMb, |m: &MemoryMb| format!("{}MB", m.0));
-unit_type!(Rate, "a rate", "50/s", parse_rate, Rate, |r: &Rate| format!("{}/s", r.0));
-unit_type!(Bandwidth, "a bandwidth", "100MB/s", parse_bandwidth, Bandwidth, |b: &Bandwidth| format!("{}B/s", b.0));
+unit_type!(
+    Duration,
+    "a duration",
+    "250ms",
+    parse_duration,
+    Duration,
+    |d: &Duration| d.0.to_string()
+);
+unit_type!(
+    Bytes,
+    "a data size",
+    "1MB",
+    parse_bytes,
+    Bytes,
+    |b: &Bytes| format!("{}B", b.0)
+);
+unit_type!(
+    MemoryMb,
+    "a memory size",
+    "1024MB",
+    parse_memory,
+    MemoryMb,
+    |m: &MemoryMb| format!("{}MB", m.0)
+);
+unit_type!(
+    Rate,
+    "a rate",
+    "50/s",
+    parse_rate,
+    Rate,
+    |r: &Rate| format!("{}/s", r.0)
+);
+unit_type!(
+    Bandwidth,
+    "a bandwidth",
+    "100MB/s",
+    parse_bandwidth,
+    Bandwidth,
+    |b: &Bandwidth| format!("{}B/s", b.0)
+);
 
 impl<'de> Deserialize<'de> for Probability {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -286,13 +333,23 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("250ms").unwrap(), SimDuration::from_millis(250));
+        assert_eq!(
+            parse_duration("250ms").unwrap(),
+            SimDuration::from_millis(250)
+        );
         assert_eq!(parse_duration("10m").unwrap(), SimDuration::from_secs(600));
-        assert_eq!(parse_duration("1.5s").unwrap(), SimDuration::from_millis(1500));
+        assert_eq!(
+            parse_duration("1.5s").unwrap(),
+            SimDuration::from_millis(1500)
+        );
         assert_eq!(parse_duration("2h").unwrap(), SimDuration::from_secs(7200));
         assert_eq!(parse_duration("1.2345ms").unwrap(), SimDuration(1_234_500));
         assert!(parse_duration("10").unwrap_err().contains("no unit"));
-        assert!(parse_duration("10 parsecs").unwrap_err().contains("unknown duration unit"));
+        assert!(
+            parse_duration("10 parsecs")
+                .unwrap_err()
+                .contains("unknown duration unit")
+        );
         assert!(parse_duration("-1s").unwrap_err().contains("negative"));
     }
 

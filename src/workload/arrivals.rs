@@ -125,7 +125,10 @@ impl ArrivalSpec {
                 if on.0.0 == 0 || off.0.0 == 0 {
                     return Err("on-off periods `on` and `off` must be > 0".into());
                 }
-                ArrivalModel::Mmpp(vec![(rate.0, on.0.as_secs_f64()), (0.0, off.0.as_secs_f64())])
+                ArrivalModel::Mmpp(vec![
+                    (rate.0, on.0.as_secs_f64()),
+                    (0.0, off.0.as_secs_f64()),
+                ])
             }
             ArrivalSpec::Diurnal {
                 mean_rate,
@@ -134,7 +137,9 @@ impl ArrivalSpec {
                 phase,
             } => {
                 if !(0.0..=1.0).contains(amplitude) {
-                    return Err(format!("diurnal amplitude {amplitude} must be within [0, 1]"));
+                    return Err(format!(
+                        "diurnal amplitude {amplitude} must be within [0, 1]"
+                    ));
                 }
                 let period = period.map(|p| p.0.as_secs_f64()).unwrap_or(86_400.0);
                 if period <= 0.0 {
@@ -156,8 +161,12 @@ impl ArrivalSpec {
                 let mut ts: Vec<SimTime> = match (times, file) {
                     (Some(t), None) => t.iter().map(|d| SimTime(d.0.0)).collect(),
                     (None, Some(f)) => {
-                        let column = column.as_deref().ok_or("timestamps from a file need `column`")?;
-                        let unit = unit.as_deref().ok_or("timestamps from a file need `unit` (ns, us, ms, s)")?;
+                        let column = column
+                            .as_deref()
+                            .ok_or("timestamps from a file need `column`")?;
+                        let unit = unit
+                            .as_deref()
+                            .ok_or("timestamps from a file need `unit` (ns, us, ms, s)")?;
                         crate::workload::dist::read_column(&base.join(f), column, unit)?
                             .into_iter()
                             .map(SimTime)
@@ -314,7 +323,10 @@ mod tests {
         // On 10 s at 100/s, off 30 s: long-run rate 100 · 10/40 = 25/s (10,000 cycles: the on-time
         // share has a standard error of about 1%, so ±1/s is about 4 standard errors); burstier
         // than Poisson.
-        let (n, gaps) = count_until(ArrivalModel::Mmpp(vec![(100.0, 10.0), (0.0, 30.0)]), 400_000.0);
+        let (n, gaps) = count_until(
+            ArrivalModel::Mmpp(vec![(100.0, 10.0), (0.0, 30.0)]),
+            400_000.0,
+        );
         let rate = n as f64 / 400_000.0;
         assert!((rate - 25.0).abs() < 1.0, "rate {rate}");
         let m = gaps.iter().sum::<f64>() / gaps.len() as f64;

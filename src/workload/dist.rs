@@ -168,7 +168,11 @@ impl DistSpec {
                         );
                     }
                 };
-                Dist::LogNormal(LogNormal::new(mu, sigma).map_err(|e| e.to_string())?, mu, sigma)
+                Dist::LogNormal(
+                    LogNormal::new(mu, sigma).map_err(|e| e.to_string())?,
+                    mu,
+                    sigma,
+                )
             }
             DistSpec::Normal { mean, sd } => {
                 if mean.0.0 == 0 && sd.0.0 == 0 {
@@ -188,7 +192,11 @@ impl DistSpec {
                         "pareto needs scale > 0 and shape > 0 (got shape {shape})"
                     ));
                 }
-                Dist::Pareto(Pareto::new(s(scale), *shape).map_err(|e| e.to_string())?, s(scale), *shape)
+                Dist::Pareto(
+                    Pareto::new(s(scale), *shape).map_err(|e| e.to_string())?,
+                    s(scale),
+                    *shape,
+                )
             }
             DistSpec::Weibull { scale, shape } => {
                 if scale.0.0 == 0 || !(*shape > 0.0) {
@@ -196,7 +204,11 @@ impl DistSpec {
                         "weibull needs scale > 0 and shape > 0 (got shape {shape})"
                     ));
                 }
-                Dist::Weibull(Weibull::new(s(scale), *shape).map_err(|e| e.to_string())?, s(scale), *shape)
+                Dist::Weibull(
+                    Weibull::new(s(scale), *shape).map_err(|e| e.to_string())?,
+                    s(scale),
+                    *shape,
+                )
             }
             DistSpec::Empirical { file, column, unit } => {
                 let path = base.join(file);
@@ -212,7 +224,11 @@ impl DistSpec {
                 let mut out = Vec::with_capacity(components.len());
                 for (i, c) in components.iter().enumerate() {
                     if !(c.weight > 0.0) {
-                        return Err(format!("mixture component {} has weight {} (must be > 0)", i + 1, c.weight));
+                        return Err(format!(
+                            "mixture component {} has weight {} (must be > 0)",
+                            i + 1,
+                            c.weight
+                        ));
                     }
                     acc += c.weight / total;
                     let d = c
@@ -237,21 +253,28 @@ pub fn read_column(path: &Path, column: &str, unit: &str) -> Result<Vec<u64>, St
         "us" => 1e-6,
         "ms" => 1e-3,
         "s" => 1.0,
-        other => return Err(format!("unknown unit \"{other}\" for the empirical column; allowed: ns, us, ms, s")),
+        other => {
+            return Err(format!(
+                "unknown unit \"{other}\" for the empirical column; allowed: ns, us, ms, s"
+            ));
+        }
     };
-    let mut rdr = csv::Reader::from_path(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut rdr =
+        csv::Reader::from_path(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let headers = rdr
         .headers()
         .map_err(|e| format!("{}: cannot read the header: {e}", path.display()))?
         .clone();
-    let idx = headers.iter().position(|h| h.trim() == column).ok_or_else(|| {
-        format!(
-            "{}: no column \"{column}\"; columns are: {}",
-            path.display(),
-            headers.iter().collect::<Vec<_>>().join(", ")
-        )
-    })?;
+    let idx = headers
+        .iter()
+        .position(|h| h.trim() == column)
+        .ok_or_else(|| {
+            format!(
+                "{}: no column \"{column}\"; columns are: {}",
+                path.display(),
+                headers.iter().collect::<Vec<_>>().join(", ")
+            )
+        })?;
     let mut out = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| format!("{}: line {}: {e}", path.display(), i + 2))?;
@@ -328,7 +351,9 @@ impl Dist {
                     f64::INFINITY
                 }
             }
-            Dist::Weibull(_, scale, shape) => scale * statrs::function::gamma::gamma(1.0 + 1.0 / shape),
+            Dist::Weibull(_, scale, shape) => {
+                scale * statrs::function::gamma::gamma(1.0 + 1.0 / shape)
+            }
             Dist::Empirical(v) => v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64 / 1e9,
             Dist::Mixture(parts) => {
                 let mut prev = 0.0;
@@ -367,7 +392,9 @@ mod tests {
             .build(Path::new("."))
             .unwrap();
         let mut r = rng::from_seed(3);
-        let mut xs: Vec<f64> = (0..200_000).map(|_| d.sample(&mut r).as_secs_f64()).collect();
+        let mut xs: Vec<f64> = (0..200_000)
+            .map(|_| d.sample(&mut r).as_secs_f64())
+            .collect();
         xs.sort_by(f64::total_cmp);
         let med = xs[100_000];
         let p99 = xs[198_000];
@@ -388,7 +415,10 @@ mod tests {
             let d = spec(text).build(Path::new(".")).unwrap();
             let m = sample_mean(&d, 200_000);
             let want = d.mean_secs();
-            assert!((m - want).abs() / want < 0.02, "{text}: sample mean {m} vs {want}");
+            assert!(
+                (m - want).abs() / want < 0.02,
+                "{text}: sample mean {m} vs {want}"
+            );
         }
     }
 
