@@ -1,1 +1,119 @@
-fn main(){}
+//! End-to-end benchmarks: whole runs of `infersim::engine::run` on small scenarios.
+//!
+//! * `quickstart/<policy>`: `scenarios/quickstart.toml`, one replication of each policy;
+//! * `faas-single`: one function, Poisson arrivals at 1000/s, constant 10 ms service,
+//!   all-FaaS with a 10-minute keep-alive, unlimited scale-up and a large concurrency limit;
+//! * `mm8`: one 8-slot VM, Poisson arrivals at 7.2/s, exponential service with mean 1 s
+//!   (M/M/8 at ρ = 0.9).
+//!
+//! Criterion's throughput is in engine events (the run's `events` metric, counted once before
+//! benchmarking), so `thrpt` reads as events per second. Requests per second are printed beside
+//! it, from a median of a few timed runs (`requests` counts requests after the warm-up only).
+//!
+//! Run with `cargo bench --bench scenarios`.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use criterion::{
+    BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime,
+};
+use infersim::engine;
+use infersim::kernel::SimDuration;
+use infersim::scenario::Scenario;
+
+/// Single-function FaaS: the engine's hot path (arrival, warm invocation, completion).
+const FAAS_SINGLE: &str = r#"
+name = "bench-faas-single"
+[run]
+horizon = "2m"
+seed = 1
+[workload]
+arrivals = { kind = "poisson", rate = "1000/s" }
+[platform.faas]
+memory = "1769MB"
+keep_alive = "10m"
+scale_rate = "unlimited"
+concurrency_limit = 100000
+[[stage]]
+name = "infer"
+service = { kind = "constant", value = "10ms" }
+[[policy]]
+kind = "all-faas"
+"#;
+
+/// M/M/8 at ρ = 0.9 on one VM with a shared FIFO.
+const MM8: &str = r#"
+name = "bench-mm8"
+[run]
+horizon = "2h"
+seed = 8
+[workload]
+arrivals = { kind = "poisson", rate = "7.2/s" }
+[platform.vm]
+instance = "bench8"
+instance_types = [ { name = "bench8", vcpus = 8, memory = "16GB", price_per_hour = 0.34 } ]
+[[stage]]
+name = "serve"
+service = { kind = "exponential", mean = "1s" }
+[[policy]]
+kind = "vm-fixed"
+vms = 1
+"#;
+
+fn inline(text: &str) -> Scenario {
+    Scenario::from_str_at(text, Path::new("bench.toml"))
+        .unwrap_or_else(|e| panic!("bench scenario: {e}"))
+}
+
+/// Counts events and requests of one run, prints requests/s and events/s from the median of
+/// a few timed runs, then benchmarks the run with criterion (throughput in events).
+fn bench_run(group: &mut BenchmarkGroup<'_, WallTime>, id: &str, sc: &Scenario, policy: usize) {
+    let first = engine::run(sc, policy, 0);
+    let events = first.get("events").expect("every run reports `events`");
+    let requests = first.get("requests").expect("every run reports `requests`");
+    let mut times: Vec<Duration> = (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(engine::run(sc, policy, 0));
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    let median = times[times.len() / 2].as_secs_f64();
+    println!(
+        "{id}: {events} events, {requests} requests per run; median of 5 runs {:.3} ms \
+         => {:.2} M events/s, {:.0} requests/s",
+        median * 1e3,
+        events / median / 1e6,
+        requests / median,
+    );
+    group.throughput(Throughput::Elements(events as u64));
+    group.bench_function(id, |b| b.iter(|| engine::run(black_box(sc), policy, 0)));
+}
+
+fn scenarios(c: &mut Criterion) {
+    let mut group = c.benchmark_group("scenarios");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/quickstart.toml");
+    let mut quickstart =
+        Scenario::load(Path::new(path)).unwrap_or_else(|e| panic!("quickstart: {e}"));
+    // The full 30 minutes run in a few milliseconds per policy: no need to shorten.
+    quickstart.run.horizon = SimDuration::from_secs(30 * 60);
+    for p in 0..quickstart.policies.len() {
+        let id = format!("quickstart/{}", quickstart.policies[p].display_name());
+        bench_run(&mut group, &id, &quickstart, p);
+    }
+
+    bench_run(&mut group, "faas-single", &inline(FAAS_SINGLE), 0);
+    bench_run(&mut group, "mm8", &inline(MM8), 0);
+
+    group.finish();
+}
+
+criterion_group!(benches, scenarios);
+criterion_main!(benches);

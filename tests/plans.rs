@@ -143,3 +143,45 @@ fn cancelled_stragglers_are_billed_in_full_on_faas_and_aborted_on_vms() {
         .collect();
     assert_in_ci("VM busy seconds per request", &busy, 3.0);
 }
+
+#[test]
+fn storage_requests_are_billed_only_when_they_happen() {
+    // Stage 1: five shards, quorum three, each writes 1 MB to storage; stage 2 reads the three.
+    // On functions the two stragglers run on and write their output (5 PUTs); on VMs they are
+    // aborted before writing (3 PUTs). Either way stage 2 makes 3 GETs.
+    let text = |policy: &str| {
+        format!(
+            r#"
+name = "storage"
+[run]
+horizon = "500s"
+seed = 4
+[workload]
+arrivals = {{ kind = "poisson", rate = "2/s" }}
+[platform.faas]
+cold_start = {{ kind = "constant", value = "0s" }}
+[platform.vm]
+instance_types = [{{ name = "big", vcpus = 64, memory = "128GB", price_per_hour = 1.0 }}]
+instance = "big"
+[[stage]]
+service = {{ kind = "exponential", mean = "500ms" }}
+tasks = 5
+quorum = 3
+output = "1MB"
+transfer = "storage"
+[[stage]]
+service = {{ kind = "constant", value = "10ms" }}
+{policy}
+"#
+        )
+    };
+    for (policy, puts) in [("[[policy]]\nkind = \"all-faas\"", 5.0), ("[[policy]]\nkind = \"vm-fixed\"\nvms = 1", 3.0)] {
+        let sc = scenario(&text(policy));
+        let run = &infersim::run_scenario(&sc, None, None).results[0][0];
+        let n = run.get("requests").unwrap();
+        assert_eq!(run.get("storage_puts").unwrap(), puts * n, "{policy}");
+        assert_eq!(run.get("storage_gets").unwrap(), 3.0 * n, "{policy}");
+        let fee = puts * n * 0.005 / 1000.0 + 3.0 * n * 0.0004 / 1000.0;
+        assert!((run.get("cost_storage_usd").unwrap() - fee).abs() < 1e-12, "{policy}");
+    }
+}

@@ -93,6 +93,8 @@ struct Sim<'a> {
     samples: Vec<Sample>,
     arrivals_at_last_sample: u64,
     in_flight: u64,
+    /// Cancelled invocations still running (they finish and are billed).
+    orphans: u64,
     events: u64,
     horizon: SimTime,
     warmup: SimTime,
@@ -185,6 +187,7 @@ impl<'a> Sim<'a> {
             samples: Vec::new(),
             arrivals_at_last_sample: 0,
             in_flight: 0,
+            orphans: 0,
             events: 0,
             horizon: SimTime(sc.run.horizon.as_nanos()),
             warmup: SimTime(sc.run.warmup.as_nanos()),
@@ -231,6 +234,7 @@ impl<'a> Sim<'a> {
     /// True when arrivals are over and nothing is in flight: only timers remain.
     fn done(&self) -> bool {
         self.in_flight == 0
+            && self.orphans == 0
             && self.next_arrival.is_none_or(|t| t >= self.horizon)
             && self.queue.now() >= self.horizon
     }
@@ -305,7 +309,10 @@ impl<'a> Sim<'a> {
         r.failed = 0;
         r.siblings.clear();
         // Data for this stage's tasks fetched from storage (the previous stage's outputs).
-        let get_time = if s > 0 && self.sc.stages[s - 1].transfer == Transfer::Storage {
+        let get_time = if s > 0
+            && self.sc.stages[s - 1].transfer == Transfer::Storage
+            && self.sc.stages[s - 1].output > 0
+        {
             let prev = &self.sc.stages[s - 1];
             let bytes = prev.output * prev.quorum as u64;
             Some((self.sc.data.storage.time(bytes), prev.quorum as u64))
@@ -319,14 +326,16 @@ impl<'a> Sim<'a> {
         for _ in 0..stage.tasks {
             let r = &mut self.requests[req as usize];
             let service = stage.service.sample(&mut r.rng);
+            // Storage requests are billed when they happen: GETs when the task starts, the PUT
+            // when it finishes (a task aborted or cancelled before then pays neither).
             let mut extra = SimDuration::ZERO;
-            if let Some((g, gets)) = get_time {
+            let mut gets = 0;
+            if let Some((g, n)) = get_time {
                 extra += g;
-                self.ledger.storage_gets += gets;
+                gets = n as u16;
             }
             if let Some(p) = put_time {
                 extra += p;
-                self.ledger.storage_puts += 1;
             }
             self.task_seq = self.task_seq.wrapping_add(1);
             let task = self.tasks.insert(Task {
@@ -339,6 +348,8 @@ impl<'a> Sim<'a> {
                 extra,
                 enqueued: now,
                 attempts: 0,
+                gets,
+                puts: put_time.is_some(),
             }) as u32;
             if stage.tasks > 1 {
                 r.siblings.push((task, self.task_seq));
@@ -513,6 +524,7 @@ impl<'a> Sim<'a> {
         t.loc = loc;
         let wait = now.since(t.enqueued);
         let seq = t.seq;
+        self.ledger.storage_gets += t.gets as u64;
         if self.requests[t.req as usize].measured {
             self.counters.wait_sum_ns += wait.as_nanos() as u128;
             self.counters.waits += 1;
@@ -529,9 +541,13 @@ impl<'a> Sim<'a> {
         }
         let now = self.now();
         let (loc, state, req) = (t.loc, t.state, t.req);
+        if t.puts {
+            self.ledger.storage_puts += 1;
+        }
         self.release(loc);
         self.tasks.remove(task as usize);
         if state == TaskState::Orphan {
+            self.orphans -= 1;
             return;
         }
         let r = &mut self.requests[req as usize];
@@ -642,6 +658,7 @@ impl<'a> Sim<'a> {
                 (TaskState::Running, Loc::Faas { .. }) => {
                     // Lambda cannot cancel an invocation: it runs to the end and is billed.
                     self.tasks[key as usize].state = TaskState::Orphan;
+                    self.orphans += 1;
                 }
                 (TaskState::Running, loc @ Loc::Vm { .. }) => {
                     self.tasks.remove(key as usize);
@@ -725,7 +742,7 @@ impl<'a> Sim<'a> {
             }
         }
         if let Some(iv) = self.policy.tick_interval()
-            && (now < self.horizon || self.in_flight > 0)
+            && (now < self.horizon || self.in_flight + self.orphans > 0)
         {
             let _ = self.queue.push(now + iv, Event::Tick);
         }
@@ -760,7 +777,7 @@ impl<'a> Sim<'a> {
             s.vm_queue += p.queued;
         }
         self.samples.push(s);
-        if now < self.horizon || self.in_flight > 0 {
+        if now < self.horizon || self.in_flight + self.orphans > 0 {
             let _ = self.queue.push(now + iv, Event::Sample);
         }
     }
@@ -852,6 +869,8 @@ impl<'a> Sim<'a> {
             ("cost_faas_requests_usd".into(), costs.faas_requests),
             ("cost_vm_usd".into(), costs.vm),
             ("cost_storage_usd".into(), costs.storage),
+            ("storage_puts".into(), self.ledger.storage_puts as f64),
+            ("storage_gets".into(), self.ledger.storage_gets as f64),
             (
                 "cost_per_million_usd".into(),
                 if c.requests_all == 0 {

@@ -93,4 +93,8 @@ pub struct Task {
     pub enqueued: SimTime,
     /// Invocation attempts so far (throttle retries).
     pub attempts: u8,
+    /// Storage GETs the task makes when it starts.
+    pub gets: u16,
+    /// Whether it PUTs its output to storage when it finishes.
+    pub puts: bool,
 }

@@ -56,6 +56,8 @@ impl Policy for VmFixed {
                 instance: self.instance.clone(),
                 initial: self.vms,
             }],
+            // No functions in use: no provisioned concurrency to pay for.
+            provisioned_concurrency: Some(0),
             ..Deployment::default()
         }
     }
@@ -147,6 +149,7 @@ impl Policy for VmAutoscale {
                 instance: self.instance.clone(),
                 initial: self.rule.initial,
             }],
+            provisioned_concurrency: Some(0),
             ..Deployment::default()
         }
     }

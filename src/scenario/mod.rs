@@ -699,6 +699,17 @@ impl Validator<'_> {
                     format!("output of {output} bytes exceeds {what} of {limit} bytes; use transfer = \"storage\" or a smaller output"),
                 ));
             }
+            // The next stage receives the outputs of the quorum in one invocation payload.
+            let fan_in = output.saturating_mul(quorum as u64);
+            if transfer == Transfer::Payload && i + 1 < s.stage.len() && fan_in > data.payload_limit {
+                return Err(self.err(
+                    &format!("{key}.output"),
+                    format!(
+                        "the next stage receives quorum ({quorum}) × output = {fan_in} bytes in one payload, above the payload limit of {} bytes; use transfer = \"storage\" or a smaller output",
+                        data.payload_limit
+                    ),
+                ));
+            }
             if i == 0 && prev_transfer == Transfer::Payload && prev_output > data.payload_limit {
                 return Err(self.err(
                     "workload.input",
