@@ -175,13 +175,19 @@ service = {{ kind = "constant", value = "10ms" }}
 "#
         )
     };
-    for (policy, puts) in [("[[policy]]\nkind = \"all-faas\"", 5.0), ("[[policy]]\nkind = \"vm-fixed\"\nvms = 1", 3.0)] {
+    for (policy, puts) in [
+        ("[[policy]]\nkind = \"all-faas\"", 5.0),
+        ("[[policy]]\nkind = \"vm-fixed\"\nvms = 1", 3.0),
+    ] {
         let sc = scenario(&text(policy));
         let run = &infersim::run_scenario(&sc, None, None).results[0][0];
         let n = run.get("requests").unwrap();
         assert_eq!(run.get("storage_puts").unwrap(), puts * n, "{policy}");
         assert_eq!(run.get("storage_gets").unwrap(), 3.0 * n, "{policy}");
         let fee = puts * n * 0.005 / 1000.0 + 3.0 * n * 0.0004 / 1000.0;
-        assert!((run.get("cost_storage_usd").unwrap() - fee).abs() < 1e-12, "{policy}");
+        assert!(
+            (run.get("cost_storage_usd").unwrap() - fee).abs() < 1e-12,
+            "{policy}"
+        );
     }
 }

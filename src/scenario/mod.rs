@@ -701,7 +701,8 @@ impl Validator<'_> {
             }
             // The next stage receives the outputs of the quorum in one invocation payload.
             let fan_in = output.saturating_mul(quorum as u64);
-            if transfer == Transfer::Payload && i + 1 < s.stage.len() && fan_in > data.payload_limit {
+            if transfer == Transfer::Payload && i + 1 < s.stage.len() && fan_in > data.payload_limit
+            {
                 return Err(self.err(
                     &format!("{key}.output"),
                     format!(
