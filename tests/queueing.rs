@@ -165,3 +165,69 @@ kind = "all-faas"
         s.half_width
     );
 }
+
+fn faas_limited(limit: u32, rate: f64, throttle: &str) -> String {
+    format!(
+        r#"
+name = "limit"
+[run]
+horizon = "20000s"
+warmup = "200s"
+seed = 77
+replications = 20
+[workload]
+arrivals = {{ kind = "poisson", rate = "{rate}/s" }}
+[platform.faas]
+memory = "1769MB"
+keep_alive = "1h"
+concurrency_limit = {limit}
+scale_rate = "unlimited"
+on_throttle = {throttle}
+cold_start = {{ kind = "constant", value = "0s" }}
+[[stage]]
+service = {{ kind = "exponential", mean = "1s" }}
+[[policy]]
+kind = "all-faas"
+"#
+    )
+}
+
+/// Erlang B: blocking probability of an M/M/c/c loss system.
+fn erlang_b(c: u32, a: f64) -> f64 {
+    (1..=c).fold(1.0, |b, k| a * b / (k as f64 + a * b))
+}
+
+#[test]
+fn concurrency_limit_with_drop_is_an_erlang_b_loss_system() {
+    let (c, a) = (4, 3.0);
+    let sc = scenario(&faas_limited(c, a, r#"{ kind = "drop" }"#));
+    let r = infersim::run_scenario(&sc, None, None);
+    let blocked: Vec<f64> = r.results[0]
+        .iter()
+        .map(|run| run.get("dropped").unwrap() / run.get("requests").unwrap())
+        .collect();
+    assert_in_ci("Erlang B blocking", &blocked, erlang_b(c, a));
+}
+
+#[test]
+fn concurrency_limit_with_queue_is_an_erlang_c_delay_system() {
+    let (c, lambda) = (4, 3.0);
+    let sc = scenario(&faas_limited(c, lambda, r#"{ kind = "queue" }"#));
+    let (_, wq) = erlang_c(c, lambda, 1.0);
+    let faas = metric(&sc, "wait_mean_s")[0].clone();
+    assert_in_ci("throttle-queue wait", &faas, wq);
+    // The same requests (common random numbers) on a 4-slot VM pool wait exactly as long: both
+    // are FIFO M/M/4 queues.
+    let vm = scenario(
+        &pool_scenario(
+            c,
+            lambda,
+            r#"{ kind = "exponential", mean = "1s" }"#,
+            "20000s",
+            20,
+        )
+        .replace("seed = 2024", "seed = 77")
+        .replace("warmup = \"500s\"", "warmup = \"200s\""),
+    );
+    assert_eq!(faas, metric(&vm, "wait_mean_s")[0]);
+}
