@@ -7,8 +7,9 @@
 //!   (M/M/8 at ρ = 0.9).
 //!
 //! Criterion's throughput is in engine events (the run's `events` metric, counted once before
-//! benchmarking), so `thrpt` reads as events per second. Requests per second are printed beside
-//! it, from a median of a few timed runs (`requests` counts requests after the warm-up only).
+//! benchmarking), so `thrpt` reads as events per second. After each benchmark a line gives the
+//! median time per run over criterion's samples, with events/s and requests/s (`requests`
+//! counts the requests that arrived after the warm-up only).
 //!
 //! Run with `cargo bench --bench scenarios`.
 
@@ -67,35 +68,51 @@ fn inline(text: &str) -> Scenario {
         .unwrap_or_else(|e| panic!("bench scenario: {e}"))
 }
 
-/// Counts events and requests of one run, prints requests/s and events/s from the median of
-/// a few timed runs, then benchmarks the run with criterion (throughput in events).
+/// Samples per benchmark (criterion's `sample_size`).
+const SAMPLES: usize = 10;
+
+/// Counts the events and requests of one run, benchmarks the run with criterion (throughput in
+/// events), then prints events/s and requests/s from the median of the measured samples.
 fn bench_run(group: &mut BenchmarkGroup<'_, WallTime>, id: &str, sc: &Scenario, policy: usize) {
     let first = engine::run(sc, policy, 0);
     let events = first.get("events").expect("every run reports `events`");
     let requests = first.get("requests").expect("every run reports `requests`");
-    let mut times: Vec<Duration> = (0..5)
-        .map(|_| {
+    group.throughput(Throughput::Elements(events as u64));
+    // Every (iterations, elapsed) pair criterion asks for: warm-up first, then the samples.
+    let mut log: Vec<(u64, Duration)> = Vec::new();
+    group.bench_function(id, |b| {
+        b.iter_custom(|iters| {
             let start = Instant::now();
-            black_box(engine::run(sc, policy, 0));
-            start.elapsed()
+            for _ in 0..iters {
+                black_box(engine::run(black_box(sc), policy, 0));
+            }
+            let elapsed = start.elapsed();
+            log.push((iters, elapsed));
+            elapsed
         })
+    });
+    // Filtered out, or run in test mode: nothing (or too little) to report.
+    if log.len() < SAMPLES {
+        return;
+    }
+    let mut per_run: Vec<f64> = log[log.len() - SAMPLES..]
+        .iter()
+        .map(|&(iters, elapsed)| elapsed.as_secs_f64() / iters as f64)
         .collect();
-    times.sort();
-    let median = times[times.len() / 2].as_secs_f64();
+    per_run.sort_by(f64::total_cmp);
+    let median = (per_run[SAMPLES / 2 - 1] + per_run[SAMPLES / 2]) / 2.0;
     println!(
-        "{id}: {events} events, {requests} requests per run; median of 5 runs {:.3} ms \
+        "{id}: {events} events and {requests} requests per run; median {:.3} ms per run \
          => {:.2} M events/s, {:.0} requests/s",
         median * 1e3,
         events / median / 1e6,
         requests / median,
     );
-    group.throughput(Throughput::Elements(events as u64));
-    group.bench_function(id, |b| b.iter(|| engine::run(black_box(sc), policy, 0)));
 }
 
 fn scenarios(c: &mut Criterion) {
     let mut group = c.benchmark_group("scenarios");
-    group.sample_size(10);
+    group.sample_size(SAMPLES);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(3));
 

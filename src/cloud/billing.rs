@@ -72,8 +72,8 @@ pub struct Prices {
 pub fn billed_ms(duration: SimDuration, granularity: SimDuration) -> u64 {
     let g = granularity.as_nanos().max(1);
     let units = duration.as_nanos().div_ceil(g);
-    // Express in ms; granularities are whole ms in practice, keep exact for sub-ms ones too.
-    (units as u128 * g as u128).div_ceil(1_000_000) as u64
+    // In ms; granularities are whole ms in practice, sub-ms ones are rounded up to a ms.
+    units.saturating_mul(g).div_ceil(1_000_000)
 }
 
 /// Billed seconds of one VM: max(minimum, ceil(uptime)) with per-second billing, or whole hours.

@@ -6,7 +6,7 @@
 //! events. One request runs per instance at a time.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
@@ -149,13 +149,18 @@ pub struct Instance {
     /// Invocations served.
     pub served: u32,
     idle_pos: u32,
+    idle_prev: u32,
+    idle_next: u32,
 }
 
-/// Idle instances of one function, in the order of the reuse rule. Entries may be stale
-/// (checked against the instance's generation) and are compacted when they pile up.
+const NONE: u32 = u32::MAX;
+
+/// How the idle instances of one function are picked for reuse. Most-recently-used takes the
+/// tail of the function's idle list; the heaps may hold stale entries (checked against the
+/// instance's generation) and are compacted when they pile up.
 #[derive(Debug)]
 enum IdleList {
-    Mru(VecDeque<(u32, u32)>),
+    Mru,
     Newest(BinaryHeap<(SimTime, u32, u32)>),
     Oldest(BinaryHeap<Reverse<(SimTime, u32, u32)>>),
     Random(Vec<u32>),
@@ -179,8 +184,12 @@ pub struct Function {
     pub busy_count: u32,
     tokens: f64,
     tokens_at: SimTime,
-    /// Idle instances in keep-alive expiry order: (id, generation, expiry time).
-    expiring: VecDeque<(u32, u32, SimTime)>,
+    /// On-demand idle instances in the order they became idle (a doubly linked list through
+    /// the instances): the head expires first, the tail is the most recently used.
+    idle_head: u32,
+    idle_tail: u32,
+    /// Idle provisioned instances (used before on-demand ones; never expire).
+    provisioned_idle: Vec<u32>,
     sweep_pending: bool,
 }
 
@@ -271,7 +280,7 @@ impl Faas {
         keep_alive: Option<SimDuration>,
     ) -> u32 {
         let idle = match self.config.reuse {
-            Reuse::MostRecentlyUsed => IdleList::Mru(VecDeque::new()),
+            Reuse::MostRecentlyUsed => IdleList::Mru,
             Reuse::Newest => IdleList::Newest(BinaryHeap::new()),
             Reuse::Oldest => IdleList::Oldest(BinaryHeap::new()),
             Reuse::Random => IdleList::Random(Vec::new()),
@@ -286,7 +295,9 @@ impl Faas {
             busy_count: 0,
             tokens: self.config.scale_burst.unwrap_or(0) as f64,
             tokens_at: SimTime::ZERO,
-            expiring: VecDeque::new(),
+            idle_head: NONE,
+            idle_tail: NONE,
+            provisioned_idle: Vec::new(),
             sweep_pending: false,
         });
         (self.functions.len() - 1) as u32
@@ -315,7 +326,9 @@ impl Faas {
             generation: 0,
             provisioned,
             served: 0,
-            idle_pos: u32::MAX,
+            idle_pos: NONE,
+            idle_prev: NONE,
+            idle_next: NONE,
         };
         if let Some(id) = self.free.pop() {
             let generation = self.instances[id as usize].generation.wrapping_add(1);
@@ -327,18 +340,66 @@ impl Faas {
         }
     }
 
-    fn push_idle(&mut self, func: u32, id: u32) {
+    fn link_idle(&mut self, func: u32, id: u32) {
+        let tail = self.functions[func as usize].idle_tail;
         let inst = &mut self.instances[id as usize];
-        let (generation, created) = (inst.generation, inst.created);
+        inst.idle_prev = tail;
+        inst.idle_next = NONE;
+        if tail == NONE {
+            self.functions[func as usize].idle_head = id;
+        } else {
+            self.instances[tail as usize].idle_next = id;
+        }
+        self.functions[func as usize].idle_tail = id;
+    }
+
+    fn unlink_idle(&mut self, id: u32) {
+        let (func, prev, next) = {
+            let i = &self.instances[id as usize];
+            (i.func, i.idle_prev, i.idle_next)
+        };
         let f = &mut self.functions[func as usize];
-        match &mut f.idle {
-            IdleList::Mru(q) => q.push_back((id, generation)),
-            IdleList::Newest(h) => h.push((created, id, generation)),
-            IdleList::Oldest(h) => h.push(Reverse((created, id, generation))),
-            IdleList::Random(v) => {
-                inst.idle_pos = v.len() as u32;
-                v.push(id);
+        if prev == NONE {
+            f.idle_head = next;
+        } else {
+            self.instances[prev as usize].idle_next = next;
+        }
+        if next == NONE {
+            f.idle_tail = prev;
+        } else {
+            self.instances[next as usize].idle_prev = prev;
+        }
+        let inst = &mut self.instances[id as usize];
+        inst.idle_prev = NONE;
+        inst.idle_next = NONE;
+    }
+
+    fn push_idle(&mut self, func: u32, id: u32) {
+        let inst = &self.instances[id as usize];
+        if inst.provisioned {
+            self.functions[func as usize].provisioned_idle.push(id);
+            return;
+        }
+        let (generation, created) = (inst.generation, inst.created);
+        self.link_idle(func, id);
+        let len = match &mut self.functions[func as usize].idle {
+            IdleList::Mru => return,
+            IdleList::Newest(h) => {
+                h.push((created, id, generation));
+                h.len()
             }
+            IdleList::Oldest(h) => {
+                h.push(Reverse((created, id, generation)));
+                h.len()
+            }
+            IdleList::Random(v) => {
+                self.instances[id as usize].idle_pos = v.len() as u32;
+                v.push(id);
+                return;
+            }
+        };
+        if len > 2 * self.functions[func as usize].idle_count as usize + 64 {
+            self.compact(func);
         }
     }
 
@@ -347,43 +408,38 @@ impl Faas {
         i.generation == generation && i.state == InstanceState::Idle
     }
 
-    /// Pops the idle instance the reuse rule picks, if any.
+    /// Takes the idle instance the reuse rule picks, if any (provisioned ones first).
     fn pop_idle(&mut self, func: u32, rng: &mut SimRng) -> Option<u32> {
-        let f = &mut self.functions[func as usize];
-        if f.idle_count == 0 {
-            // Drop stale entries wholesale.
-            match &mut f.idle {
-                IdleList::Mru(q) => q.clear(),
+        if let Some(id) = self.functions[func as usize].provisioned_idle.pop() {
+            return Some(id);
+        }
+        if self.functions[func as usize].idle_head == NONE {
+            match &mut self.functions[func as usize].idle {
                 IdleList::Newest(h) => h.clear(),
                 IdleList::Oldest(h) => h.clear(),
-                IdleList::Random(v) => v.clear(),
+                IdleList::Mru | IdleList::Random(_) => {}
             }
             return None;
         }
-        loop {
+        let id = loop {
             let f = &mut self.functions[func as usize];
             let (id, generation) = match &mut f.idle {
-                IdleList::Mru(q) => q.pop_back()?,
+                IdleList::Mru => break f.idle_tail,
                 IdleList::Newest(h) => h.pop().map(|(_, id, g)| (id, g))?,
                 IdleList::Oldest(h) => h.pop().map(|Reverse((_, id, g))| (id, g))?,
                 IdleList::Random(v) => {
-                    if v.is_empty() {
-                        return None;
-                    }
                     let k = rng.random_range(0..v.len());
-                    let id = v.swap_remove(k);
-                    if k < v.len() {
-                        let moved = v[k];
-                        self.instances[moved as usize].idle_pos = k as u32;
-                    }
-                    let g = self.instances[id as usize].generation;
-                    (id, g)
+                    let id = v[k];
+                    self.remove_from_random(id);
+                    break id;
                 }
             };
             if self.is_idle(id, generation) {
-                return Some(id);
+                break id;
             }
-        }
+        };
+        self.unlink_idle(id);
+        Some(id)
     }
 
     fn remove_from_random(&mut self, id: u32) {
@@ -401,26 +457,15 @@ impl Faas {
     }
 
     fn compact(&mut self, func: u32) {
-        let f = &self.functions[func as usize];
-        let len = match &f.idle {
-            IdleList::Mru(q) => q.len(),
-            IdleList::Newest(h) => h.len(),
-            IdleList::Oldest(h) => h.len(),
-            IdleList::Random(_) => return,
-        };
-        if len <= 2 * f.idle_count as usize + 64 {
-            return;
-        }
         let instances = &self.instances;
         let live = |id: u32, generation: u32| {
             let i = &instances[id as usize];
             i.generation == generation && i.state == InstanceState::Idle
         };
         match &mut self.functions[func as usize].idle {
-            IdleList::Mru(q) => q.retain(|&(id, g)| live(id, g)),
             IdleList::Newest(h) => h.retain(|&(_, id, g)| live(id, g)),
             IdleList::Oldest(h) => h.retain(|Reverse((_, id, g))| live(*id, *g)),
-            IdleList::Random(_) => {}
+            IdleList::Mru | IdleList::Random(_) => {}
         }
     }
 
@@ -511,7 +556,6 @@ impl Faas {
         let created = inst.created;
         self.functions[func as usize].idle_count += 1;
         self.push_idle(func, id);
-        self.compact(func);
         if provisioned {
             return Timer::None;
         }
@@ -524,18 +568,9 @@ impl Faas {
                 generation,
             },
             (Some(at), _) => {
-                // Fixed keep-alive: expiries come in release order, so a FIFO and one pending
-                // sweep per function replace a heap timer per invocation.
+                // Fixed keep-alive: instances expire in the order they became idle, so one
+                // pending sweep per function replaces a heap timer per invocation.
                 let f = &mut self.functions[func as usize];
-                while let Some(&(front, g, _)) = f.expiring.front() {
-                    if self.instances[front as usize].generation == g
-                        && self.instances[front as usize].state == InstanceState::Idle
-                    {
-                        break;
-                    }
-                    f.expiring.pop_front();
-                }
-                f.expiring.push_back((id, generation, at));
                 if f.sweep_pending {
                     Timer::None
                 } else {
@@ -547,23 +582,26 @@ impl Faas {
         }
     }
 
-    /// The sweep of `func`'s expiry FIFO fired: evicts every instance whose keep-alive ran out.
-    /// Returns when to sweep again, if anything is left to expire.
+    /// The sweep of `func` fired: evicts every idle instance whose keep-alive ran out. Returns
+    /// when to sweep again, if any idle instance is left.
     pub fn sweep(&mut self, func: u32, now: SimTime) -> Option<SimTime> {
+        let Some(keep_alive) = self.functions[func as usize].keep_alive else {
+            self.functions[func as usize].sweep_pending = false;
+            return None;
+        };
         loop {
-            let Some(&(id, generation, at)) = self.functions[func as usize].expiring.front() else {
+            let head = self.functions[func as usize].idle_head;
+            if head == NONE {
                 self.functions[func as usize].sweep_pending = false;
                 return None;
-            };
-            if !self.is_idle(id, generation) {
-                self.functions[func as usize].expiring.pop_front();
-                continue;
             }
+            let inst = &self.instances[head as usize];
+            let at = inst.idle_since + keep_alive;
             if at > now {
                 return Some(at);
             }
-            self.functions[func as usize].expiring.pop_front();
-            self.expire(id, generation, now);
+            let generation = inst.generation;
+            self.expire(head, generation, now);
         }
     }
 
@@ -583,6 +621,7 @@ impl Faas {
             now.since(self.instances[id as usize].idle_since).as_nanos() as u128 * mem;
         self.functions[func as usize].idle_count -= 1;
         self.remove_from_random(id);
+        self.unlink_idle(id);
         self.kill(id, now);
         true
     }
@@ -713,6 +752,28 @@ mod tests {
             };
             assert_eq!(got, want, "{reuse:?}");
         }
+    }
+
+    #[test]
+    fn provisioned_instances_are_used_first_and_never_expire() {
+        let mut f = Faas::new(config(Reuse::MostRecentlyUsed));
+        let func = f.add_function("f".into(), 1024, Some(SimDuration::from_secs(1)));
+        let mut r = rng::from_seed(1);
+        let Acquire::Cold(od) = f.acquire(func, t(0), &mut r) else {
+            panic!()
+        };
+        f.provision(func, 1, t(0));
+        assert!(matches!(f.release(od, t(1)), Timer::Sweep { .. }));
+        // Both idle: the provisioned one is taken although the on-demand one is more recent.
+        let Acquire::Warm(pc) = f.acquire(func, t(1), &mut r) else {
+            panic!()
+        };
+        assert!(f.instances[pc as usize].provisioned);
+        assert_eq!(f.release(pc, t(2)), Timer::None);
+        // The sweep evicts the on-demand instance only.
+        assert_eq!(f.sweep(func, t(10)), None);
+        assert_eq!(f.alive, 1);
+        assert_eq!(f.acquire(func, t(11), &mut r), Acquire::Warm(pc));
     }
 
     #[test]

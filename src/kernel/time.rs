@@ -57,12 +57,9 @@ impl SimDuration {
         if secs.is_nan() || secs <= 0.0 {
             return SimDuration(0);
         }
-        let ns = (secs * NANOS_PER_SEC as f64).round();
-        if ns >= u64::MAX as f64 {
-            SimDuration(u64::MAX)
-        } else {
-            SimDuration(ns as u64)
-        }
+        // Positive here, so adding ½ and truncating rounds half away from zero like
+        // `f64::round`, without a library call; `as` saturates overlarge values.
+        SimDuration((secs * NANOS_PER_SEC as f64 + 0.5) as u64)
     }
     /// The span in seconds, for reports.
     pub fn as_secs_f64(self) -> f64 {
