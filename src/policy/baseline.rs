@@ -6,6 +6,15 @@ use crate::cloud::pricing::InstanceType;
 use crate::kernel::{SimDuration, SimTime};
 use crate::scenario::Scenario;
 
+/// One pool named `vms` with `initial` VMs running from the start.
+fn fleet(instance: &InstanceType, initial: u32) -> Vec<PoolPlan> {
+    vec![PoolPlan {
+        name: "vms".into(),
+        instance: instance.clone(),
+        initial,
+    }]
+}
+
 /// Every task on functions, with a fixed keep-alive.
 pub struct AllFaas {
     /// Name.
@@ -51,11 +60,7 @@ impl Policy for VmFixed {
     }
     fn deployment(&self, _: &Scenario) -> Deployment {
         Deployment {
-            pools: vec![PoolPlan {
-                name: "vms".into(),
-                instance: self.instance.clone(),
-                initial: self.vms,
-            }],
+            pools: fleet(&self.instance, self.vms),
             // No functions in use: no provisioned concurrency to pay for.
             provisioned_concurrency: Some(0),
             ..Deployment::default()
@@ -144,11 +149,7 @@ impl Policy for VmAutoscale {
     }
     fn deployment(&self, _: &Scenario) -> Deployment {
         Deployment {
-            pools: vec![PoolPlan {
-                name: "vms".into(),
-                instance: self.instance.clone(),
-                initial: self.rule.initial,
-            }],
+            pools: fleet(&self.instance, self.rule.initial),
             provisioned_concurrency: Some(0),
             ..Deployment::default()
         }
@@ -207,11 +208,7 @@ impl Policy for Hybrid {
     }
     fn deployment(&self, _: &Scenario) -> Deployment {
         Deployment {
-            pools: vec![PoolPlan {
-                name: "vms".into(),
-                instance: self.instance.clone(),
-                initial: self.vms,
-            }],
+            pools: fleet(&self.instance, self.vms),
             keep_alive: self.keep_alive,
             ..Deployment::default()
         }
