@@ -119,6 +119,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 &write::timeseries_csv(&results),
             )
             .with_context(|| format!("cannot write {}", dir.join("timeseries.csv").display()))?;
+            write::write_atomic(&dir.join("functions.csv"), &write::functions_csv(&results))
+                .with_context(|| format!("cannot write {}", dir.join("functions.csv").display()))?;
             println!(
                 "{} — {} ({} replication{}, seed {}, horizon {})",
                 sc.name,
@@ -139,7 +141,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("mean ± 95% CI half-width over replications\n");
             print!("{}", write::table(&results));
             println!(
-                "\nwrote {}/{{summary,stats,timeseries}}.csv in {:.2}s",
+                "\nwrote {}/{{summary,stats,timeseries,functions}}.csv in {:.2}s",
                 dir.display(),
                 elapsed.as_secs_f64()
             );

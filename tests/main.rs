@@ -8,3 +8,4 @@ mod coldstart;
 mod determinism;
 mod plans;
 mod queueing;
+mod traces;

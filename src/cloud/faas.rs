@@ -180,6 +180,12 @@ pub struct Function {
     idle: IdleList,
     /// Idle instances now.
     pub idle_count: u32,
+    /// Invocations started.
+    pub invocations: u64,
+    /// Invocations that started a new instance.
+    pub cold_starts: u64,
+    /// Σ idle memory × time of its instances, MB·ns.
+    pub idle_mb_ns: u128,
     /// Busy instances now.
     pub busy_count: u32,
     tokens: f64,
@@ -292,6 +298,9 @@ impl Faas {
             keep_alive,
             idle,
             idle_count: 0,
+            invocations: 0,
+            cold_starts: 0,
+            idle_mb_ns: 0,
             busy_count: 0,
             tokens: self.config.scale_burst.unwrap_or(0) as f64,
             tokens_at: SimTime::ZERO,
@@ -312,6 +321,20 @@ impl Faas {
             self.push_idle(func, id);
             self.functions[func as usize].idle_count += 1;
         }
+    }
+
+    /// Loads an instance of `func` ahead of demand (pre-warming): it is idle from `now` and
+    /// counts as created but not as a cold start. Returns its id and generation.
+    pub fn prewarm(&mut self, func: u32, now: SimTime) -> (u32, u32) {
+        let id = self.new_instance(func, now, false);
+        let inst = &mut self.instances[id as usize];
+        inst.state = InstanceState::Idle;
+        inst.idle_since = now;
+        inst.generation = inst.generation.wrapping_add(1);
+        let generation = inst.generation;
+        self.functions[func as usize].idle_count += 1;
+        self.push_idle(func, id);
+        (id, generation)
     }
 
     fn new_instance(&mut self, func: u32, now: SimTime, provisioned: bool) -> u32 {
@@ -511,7 +534,10 @@ impl Faas {
         if let Some(id) = self.pop_idle(func, rng) {
             let mem = self.functions[func as usize].memory_mb as u128;
             let inst = &mut self.instances[id as usize];
-            self.idle_mb_ns += now.since(inst.idle_since).as_nanos() as u128 * mem;
+            let idle = now.since(inst.idle_since).as_nanos() as u128 * mem;
+            self.idle_mb_ns += idle;
+            self.functions[func as usize].idle_mb_ns += idle;
+            self.functions[func as usize].invocations += 1;
             inst.state = InstanceState::Busy;
             inst.generation = inst.generation.wrapping_add(1);
             inst.served += 1;
@@ -527,7 +553,10 @@ impl Faas {
         }
         let id = self.new_instance(func, now, false);
         self.instances[id as usize].served = 1;
-        self.functions[func as usize].busy_count += 1;
+        let f = &mut self.functions[func as usize];
+        f.busy_count += 1;
+        f.invocations += 1;
+        f.cold_starts += 1;
         self.in_use += 1;
         self.busy_over_time.set(now, self.in_use as u64);
         Acquire::Cold(id)
@@ -641,8 +670,10 @@ impl Faas {
     pub fn finish(&mut self, end: SimTime) {
         for inst in &self.instances {
             if inst.state == InstanceState::Idle {
-                let mem = self.functions[inst.func as usize].memory_mb as u128;
-                self.idle_mb_ns += end.since(inst.idle_since).as_nanos() as u128 * mem;
+                let f = &mut self.functions[inst.func as usize];
+                let idle = end.since(inst.idle_since).as_nanos() as u128 * f.memory_mb as u128;
+                self.idle_mb_ns += idle;
+                f.idle_mb_ns += idle;
             }
         }
     }

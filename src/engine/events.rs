@@ -32,6 +32,14 @@ pub enum Event {
         /// Function id.
         func: u32,
     },
+    /// Load a fresh instance of a function ahead of its predicted next invocation (stale if the
+    /// function's pre-warm generation changed).
+    Prewarm {
+        /// Function id.
+        func: u32,
+        /// Pre-warm generation when scheduled.
+        generation: u32,
+    },
     /// A VM finished booting.
     VmBooted {
         /// Pool index.

@@ -20,11 +20,50 @@ use crate::cloud::vm::{Placement, Pool};
 use crate::kernel::rng::{self, streams};
 use crate::kernel::{EventQueue, Integral, SimDuration, SimRng, SimTime, StreamFamily};
 use crate::policy::{self, Backend, Policy, ScaleAction, View};
-use crate::report::{RunResult, Sample};
+use crate::report::{FunctionStats, RunResult, Sample};
 use crate::scenario::Scenario;
-use crate::workload::Arrivals;
+use crate::scenario::StageService;
+use crate::workload::trace::Arrival;
+use crate::workload::{ArrivalModel, Arrivals};
 pub use events::Event;
 use request::{Loc, Request, Task, TaskState};
+
+/// Where arrivals come from: a synthetic process (inlined, the fast path) or any stream.
+enum Source {
+    Synthetic(Arrivals),
+    Stream(Box<dyn Iterator<Item = Arrival> + Send>),
+}
+
+impl Source {
+    fn new(model: &ArrivalModel, rng: SimRng) -> Self {
+        match model {
+            ArrivalModel::Trace(_) => Source::Stream(model.open(rng)),
+            other => Source::Synthetic(Arrivals::new(other.clone(), rng)),
+        }
+    }
+
+    #[inline]
+    fn next(&mut self) -> Option<Arrival> {
+        match self {
+            Source::Synthetic(a) => a.next_time().map(|time| Arrival {
+                time,
+                class: 0,
+                service: None,
+            }),
+            Source::Stream(s) => s.next(),
+        }
+    }
+}
+
+/// The `p` quantile of sorted values, by linear interpolation; NaN when empty.
+fn quantile_sorted(xs: &[f64], p: f64) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    let h = (xs.len() - 1) as f64 * p;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    xs[lo] + (xs[hi] - xs[lo]) * (h - lo as f64)
+}
 
 /// Runs policy `policy` of `scenario` for replication `replication`.
 pub fn run(scenario: &Scenario, policy: usize, replication: u32) -> RunResult {
@@ -68,8 +107,10 @@ struct Sim<'a> {
     sc: &'a Scenario,
     policy: Box<dyn Policy>,
     queue: EventQueue<Event>,
-    arrivals: Arrivals,
-    next_arrival: Option<SimTime>,
+    arrivals: Source,
+    next_arrival: Option<Arrival>,
+    /// Request classes (trace functions); functions are indexed `stage × classes + class`.
+    n_classes: usize,
     arrival_index: u64,
     request_rngs: StreamFamily,
     requests: slab::Slab<Request>,
@@ -99,6 +140,10 @@ struct Sim<'a> {
     horizon: SimTime,
     warmup: SimTime,
     pc_per_function: u32,
+    /// The policy sets keep-alive per invocation (with pre-warming).
+    dynamic_keep_alive: bool,
+    /// Per function: generation of the pending pre-warm, and the keep-alive it will get.
+    prewarm: Vec<(u32, SimDuration)>,
 }
 
 impl<'a> Sim<'a> {
@@ -108,21 +153,32 @@ impl<'a> Sim<'a> {
         let policy = policy::build(&sc.policies[policy_index], sc);
         let deployment = policy.deployment(sc);
         let mut faas = Faas::new(sc.faas.clone());
+        let dynamic_keep_alive = policy.dynamic_keep_alive();
         let keep_alive = match deployment.keep_alive {
+            _ if dynamic_keep_alive => None,
             Some(k) => Some(k),
             None => sc.faas.keep_alive,
         };
-        let stage_fn: Vec<u32> = sc
-            .stages
-            .iter()
-            .map(|st| {
+        let n_classes = sc.classes.len().max(1);
+        let mut stage_fn: Vec<u32> = Vec::with_capacity(sc.stages.len() * n_classes);
+        for st in &sc.stages {
+            for class in &sc.classes {
                 let mem = deployment
                     .function_memory_mb
                     .or(st.memory_mb)
+                    .or(class.memory_mb)
                     .unwrap_or(sc.faas.memory_mb);
-                faas.add_function(st.name.clone(), mem, keep_alive)
-            })
-            .collect();
+                let name = if class.name.is_empty() {
+                    st.name.clone()
+                } else if sc.stages.len() == 1 {
+                    class.name.clone()
+                } else {
+                    format!("{}/{}", st.name, class.name)
+                };
+                stage_fn.push(faas.add_function(name, mem, keep_alive));
+            }
+        }
+        let n_functions = stage_fn.len();
         let pc = deployment
             .provisioned_concurrency
             .unwrap_or(sc.faas.provisioned_concurrency);
@@ -145,10 +201,8 @@ impl<'a> Sim<'a> {
             sc,
             policy,
             queue: EventQueue::with_capacity(1024),
-            arrivals: Arrivals::new(
-                sc.arrivals.clone(),
-                rng::stream(seed, streams::ARRIVALS, rep),
-            ),
+            n_classes,
+            arrivals: Source::new(&sc.arrivals, rng::stream(seed, streams::ARRIVALS, rep)),
             next_arrival: None,
             arrival_index: 0,
             request_rngs: StreamFamily::new(seed, streams::REQUEST, rep),
@@ -192,8 +246,10 @@ impl<'a> Sim<'a> {
             horizon: SimTime(sc.run.horizon.as_nanos()),
             warmup: SimTime(sc.run.warmup.as_nanos()),
             pc_per_function: pc,
+            dynamic_keep_alive,
+            prewarm: vec![(0, SimDuration::ZERO); n_functions],
         };
-        sim.next_arrival = sim.arrivals.next_time();
+        sim.next_arrival = sim.arrivals.next();
         if let Some(iv) = sim.policy.tick_interval() {
             let _ = sim.queue.push(SimTime::ZERO + iv, Event::Tick);
         }
@@ -206,9 +262,9 @@ impl<'a> Sim<'a> {
     fn run(&mut self) {
         loop {
             let next_event = self.queue.peek_time();
-            let arrival = self.next_arrival.filter(|&t| t < self.horizon);
+            let arrival = self.next_arrival.filter(|a| a.time < self.horizon);
             match (arrival, next_event) {
-                (Some(a), Some(e)) if a < e => {
+                (Some(a), Some(e)) if a.time < e => {
                     self.events += 1;
                     self.arrive(a)
                 }
@@ -235,7 +291,7 @@ impl<'a> Sim<'a> {
     fn done(&self) -> bool {
         self.in_flight == 0
             && self.orphans == 0
-            && self.next_arrival.is_none_or(|t| t >= self.horizon)
+            && self.next_arrival.is_none_or(|a| a.time >= self.horizon)
             && self.queue.now() >= self.horizon
     }
 
@@ -243,11 +299,20 @@ impl<'a> Sim<'a> {
         self.queue.now()
     }
 
-    fn arrive(&mut self, t: SimTime) {
+    /// The function that runs `task`: its stage's, for its request's class.
+    #[inline]
+    fn function_of(&self, task: u32) -> u32 {
+        let t = &self.tasks[task as usize];
+        let class = self.requests[t.req as usize].class as usize;
+        self.stage_fn[t.stage as usize * self.n_classes + class]
+    }
+
+    fn arrive(&mut self, a: Arrival) {
+        let t = a.time;
         self.queue.advance_to(t);
         let idx = self.arrival_index;
         self.arrival_index += 1;
-        self.next_arrival = self.arrivals.next_time();
+        self.next_arrival = self.arrivals.next();
         let measured = t >= self.warmup;
         self.counters.requests_all += 1;
         if measured {
@@ -255,9 +320,13 @@ impl<'a> Sim<'a> {
         }
         self.in_flight += 1;
         self.in_system.set(t, self.in_flight);
-        let req = self
-            .requests
-            .insert(Request::new(t, measured, self.request_rngs.get(idx))) as u32;
+        let req = self.requests.insert(Request::new(
+            t,
+            measured,
+            self.request_rngs.get(idx),
+            a.class,
+            a.service,
+        )) as u32;
         let input = self.sc.input_bytes;
         if input > 0 {
             let delay = self.sc.data.payload.time(input);
@@ -282,6 +351,20 @@ impl<'a> Sim<'a> {
                 }
             }
             Event::VmBooted { pool, vm } => self.vm_booted(pool, vm),
+            Event::Prewarm { func, generation } => {
+                let (current, keep) = self.prewarm[func as usize];
+                if current == generation && self.faas.functions[func as usize].idle_count == 0 {
+                    let now = self.now();
+                    let (inst, g) = self.faas.prewarm(func, now);
+                    let _ = self.queue.push(
+                        now + keep,
+                        Event::Evict {
+                            inst,
+                            generation: g,
+                        },
+                    );
+                }
+            }
             Event::Retry { task, seq } => self.retry(task, seq),
             Event::ThrottleWake => {
                 self.wake_pending = false;
@@ -325,7 +408,10 @@ impl<'a> Sim<'a> {
         .then(|| self.sc.data.storage.time(stage.output));
         for _ in 0..stage.tasks {
             let r = &mut self.requests[req as usize];
-            let service = stage.service.sample(&mut r.rng);
+            let service = match &stage.service {
+                StageService::Dist(d) => d.sample(&mut r.rng),
+                StageService::FromTrace => r.trace_service.unwrap_or_default(),
+            };
             // Storage requests are billed when they happen: GETs when the task starts, the PUT
             // when it finishes (a task aborted or cancelled before then pays neither).
             let mut extra = SimDuration::ZERO;
@@ -374,12 +460,21 @@ impl<'a> Sim<'a> {
 
     /// Invokes the stage's function for `task`; on throttling applies the platform's rule.
     fn invoke(&mut self, task: u32) {
+        if self.tasks[task as usize].attempts == 0 {
+            let func = self.function_of(task);
+            let now = self.now();
+            self.policy.on_invocation(func, now);
+            if self.dynamic_keep_alive {
+                // A pending pre-warm is superseded by this invocation.
+                self.prewarm[func as usize].0 = self.prewarm[func as usize].0.wrapping_add(1);
+            }
+        }
         if self.try_start_faas(task) {
             return;
         }
         self.counters.throttles += 1;
         let now = self.now();
-        let func = self.stage_fn[self.tasks[task as usize].stage as usize];
+        let func = self.function_of(task);
         match self.sc.faas.on_throttle {
             Throttle::Queue => {
                 let t = &mut self.tasks[task as usize];
@@ -410,7 +505,7 @@ impl<'a> Sim<'a> {
         let now = self.now();
         let t = &self.tasks[task as usize];
         let stage = &self.sc.stages[t.stage as usize];
-        let func = self.stage_fn[t.stage as usize];
+        let func = self.function_of(task);
         match self.faas.acquire(func, now, &mut self.platform_rng) {
             Acquire::Warm(inst) => {
                 let exec = t
@@ -483,7 +578,7 @@ impl<'a> Sim<'a> {
                 continue;
             }
             if !self.try_start_faas(task) {
-                let func = self.stage_fn[self.tasks[task as usize].stage as usize];
+                let func = self.function_of(task);
                 self.schedule_wake(func);
                 return;
             }
@@ -599,6 +694,7 @@ impl<'a> Sim<'a> {
         let now = self.now();
         match loc {
             Loc::Faas { inst } => {
+                let func = self.faas.instances[inst as usize].func;
                 match self.faas.release(inst, now) {
                     Timer::None => {}
                     Timer::Sweep { func, at } => {
@@ -607,6 +703,10 @@ impl<'a> Sim<'a> {
                     Timer::Evict { at, generation } => {
                         let _ = self.queue.push(at, Event::Evict { inst, generation });
                     }
+                }
+                self.policy.on_completion(func, now);
+                if self.dynamic_keep_alive {
+                    self.dynamic_keep_alive_after(func, inst, now);
                 }
                 if !self.throttled.is_empty() {
                     self.serve_throttled();
@@ -621,6 +721,42 @@ impl<'a> Sim<'a> {
                 }
             }
             Loc::None | Loc::FaasQueued | Loc::VmQueued { .. } => {}
+        }
+    }
+
+    /// Applies the policy's keep-alive decision to an instance that just became idle.
+    fn dynamic_keep_alive_after(&mut self, func: u32, inst: u32, now: SimTime) {
+        let i = &self.faas.instances[inst as usize];
+        if i.state != crate::cloud::faas::InstanceState::Idle || i.provisioned {
+            return;
+        }
+        let generation = i.generation;
+        let mut d = self.policy.keep_alive(func, now);
+        // The decision is about the function's idle period: it applies in full to its last
+        // instance. Extra instances (others still alive) scale down after the platform's
+        // keep-alive at most, and are never unloaded for a pre-warm.
+        let f = &self.faas.functions[func as usize];
+        if f.busy_count + f.idle_count > 1 {
+            let fixed = self.sc.faas.keep_alive.unwrap_or(SimDuration::ZERO);
+            d = crate::policy::KeepAlive {
+                prewarm: SimDuration::ZERO,
+                keep_alive: (d.prewarm + d.keep_alive).min(fixed),
+            };
+        }
+        if d.prewarm > SimDuration::ZERO {
+            // Unload now; load a fresh instance when the next invocation is predicted.
+            self.faas.expire(inst, generation, now);
+            let p = &mut self.prewarm[func as usize];
+            p.0 = p.0.wrapping_add(1);
+            p.1 = d.keep_alive;
+            let generation = p.0;
+            let _ = self
+                .queue
+                .push(now + d.prewarm, Event::Prewarm { func, generation });
+        } else {
+            let _ = self
+                .queue
+                .push(now + d.keep_alive, Event::Evict { inst, generation });
         }
     }
 
@@ -943,9 +1079,39 @@ impl<'a> Sim<'a> {
                 },
             ));
         }
+        let functions: Vec<FunctionStats> = self
+            .faas
+            .functions
+            .iter()
+            .map(|f| FunctionStats {
+                function: f.name.clone(),
+                memory_mb: f.memory_mb,
+                invocations: f.invocations,
+                cold_starts: f.cold_starts,
+                idle_gb_s: f.idle_mb_ns as f64 / 1024.0 / 1e9,
+            })
+            .collect();
+        if self.n_classes > 1 {
+            // Distribution over functions of the cold-start percentage (functions invoked at
+            // least once), as in "Serverless in the Wild".
+            let mut pct: Vec<f64> = functions
+                .iter()
+                .filter(|f| f.invocations > 0)
+                .map(|f| 100.0 * f.cold_starts as f64 / f.invocations as f64)
+                .collect();
+            pct.sort_by(f64::total_cmp);
+            for (name, p) in [("p50", 0.50), ("p75", 0.75), ("p90", 0.90), ("p99", 0.99)] {
+                m.push((
+                    format!("cold_start_pct_{name}_functions"),
+                    quantile_sorted(&pct, p),
+                ));
+            }
+            m.push(("functions_invoked".into(), pct.len() as f64));
+        }
         RunResult {
             metrics: m,
             samples: self.samples,
+            functions,
         }
     }
 }

@@ -19,11 +19,21 @@ pub struct Request {
     pub siblings: Vec<(u32, u32)>,
     /// Counted in metrics (arrived after warm-up).
     pub measured: bool,
+    /// Request class (the trace function it invokes).
+    pub class: u32,
+    /// Service time recorded in its trace record.
+    pub trace_service: Option<SimDuration>,
 }
 
 impl Request {
     /// A request arriving at `arrival`.
-    pub fn new(arrival: SimTime, measured: bool, rng: SimRng) -> Self {
+    pub fn new(
+        arrival: SimTime,
+        measured: bool,
+        rng: SimRng,
+        class: u32,
+        trace_service: Option<SimDuration>,
+    ) -> Self {
         Request {
             arrival,
             rng,
@@ -32,6 +42,8 @@ impl Request {
             failed: 0,
             siblings: Vec::new(),
             measured,
+            class,
+            trace_service,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! The registry of kinds is the one `match` in [`build`].
 
 pub mod baseline;
+pub mod keepalive;
 
 use crate::cloud::faas::Faas;
 use crate::cloud::pricing::InstanceType;
@@ -65,6 +66,15 @@ pub enum ScaleAction {
     },
 }
 
+/// What to do with an instance whose invocation just ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeepAlive {
+    /// Unload now and load a fresh instance after this long (zero: keep this one loaded).
+    pub prewarm: SimDuration,
+    /// Then keep it loaded (idle) this long.
+    pub keep_alive: SimDuration,
+}
+
 /// A read-only view of the simulation for policies.
 pub struct View<'a> {
     /// Current time.
@@ -92,6 +102,23 @@ pub trait Policy: Send {
     /// Periodic decisions.
     fn on_tick(&mut self, _view: &View) -> Vec<ScaleAction> {
         Vec::new()
+    }
+    /// True if the policy decides keep-alive per invocation ([`Policy::keep_alive`]) instead of
+    /// the platform's fixed keep-alive.
+    fn dynamic_keep_alive(&self) -> bool {
+        false
+    }
+    /// An invocation of function `func` starts at `now`.
+    fn on_invocation(&mut self, _func: u32, _now: SimTime) {}
+    /// An invocation of function `func` ended at `now`.
+    fn on_completion(&mut self, _func: u32, _now: SimTime) {}
+    /// The keep-alive decision for an instance of `func` that just became idle (only called
+    /// when [`Policy::dynamic_keep_alive`] is true).
+    fn keep_alive(&mut self, _func: u32, _now: SimTime) -> KeepAlive {
+        KeepAlive {
+            prewarm: SimDuration::ZERO,
+            keep_alive: SimDuration::from_secs(600),
+        }
     }
 }
 
@@ -151,6 +178,30 @@ pub fn build(spec: &PolicySpec, scenario: &Scenario) -> Box<dyn Policy> {
                 },
             ))
         }
+        PolicySpec::HybridHistogram {
+            range,
+            bin,
+            head,
+            tail,
+            margin,
+            cv_threshold,
+            oob_threshold,
+            ..
+        } => Box::new(keepalive::HybridHistogram::new(
+            name,
+            keepalive::HistogramRule {
+                range: range
+                    .map(|d| d.0)
+                    .unwrap_or(SimDuration::from_secs(4 * 3600)),
+                bin: bin.map(|d| d.0).unwrap_or(SimDuration::from_secs(60)),
+                head: head.map(|p| p.0).unwrap_or(0.05),
+                tail: tail.map(|p| p.0).unwrap_or(0.99),
+                margin: margin.map(|p| p.0).unwrap_or(0.10),
+                cv_threshold: cv_threshold.unwrap_or(2.0),
+                oob_threshold: oob_threshold.map(|p| p.0).unwrap_or(0.5),
+            },
+            scenario.stages.len() * scenario.classes.len().max(1),
+        )),
         PolicySpec::Hybrid {
             vms,
             instance: i,

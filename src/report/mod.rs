@@ -13,6 +13,23 @@ pub struct RunResult {
     pub metrics: Vec<(String, f64)>,
     /// Time series sampled every `run.sample_interval`.
     pub samples: Vec<Sample>,
+    /// Per-function statistics (one row per deployed function).
+    pub functions: Vec<FunctionStats>,
+}
+
+/// What happened to one function in one run.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct FunctionStats {
+    /// Function name (stage, or trace function).
+    pub function: String,
+    /// Memory, MB.
+    pub memory_mb: u32,
+    /// Invocations started.
+    pub invocations: u64,
+    /// Cold starts.
+    pub cold_starts: u64,
+    /// Idle (wasted) memory time, GB-s.
+    pub idle_gb_s: f64,
 }
 
 impl RunResult {

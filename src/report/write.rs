@@ -179,3 +179,32 @@ fn fmt_mean_ci(mean: f64, hw: f64) -> String {
         format!("{mean:.d$} ± {hw:.d$}")
     }
 }
+
+/// The per-function CSV: `policy,replication,function,memory_mb,invocations,cold_starts,cold_start_pct,idle_gb_s`.
+pub fn functions_csv(r: &ScenarioResults) -> Vec<u8> {
+    let mut out = String::from(
+        "policy,replication,function,memory_mb,invocations,cold_starts,cold_start_pct,idle_gb_s\n",
+    );
+    for (p, runs) in r.policies.iter().zip(&r.results) {
+        for (rep, run) in r.replications.iter().zip(runs) {
+            for f in &run.functions {
+                let pct = if f.invocations == 0 {
+                    f64::NAN
+                } else {
+                    100.0 * f.cold_starts as f64 / f.invocations as f64
+                };
+                let _ = writeln!(
+                    out,
+                    "{p},{rep},{},{},{},{},{},{}",
+                    f.function,
+                    f.memory_mb,
+                    f.invocations,
+                    f.cold_starts,
+                    num(pct),
+                    num(f.idle_gb_s)
+                );
+            }
+        }
+    }
+    out.into_bytes()
+}

@@ -67,7 +67,7 @@ pub struct Stage {
     /// Name.
     pub name: String,
     /// Service time on one vCPU.
-    pub service: Dist,
+    pub service: StageService,
     /// vCPUs a task can use.
     pub parallelism: f64,
     /// Fan-out.
@@ -82,6 +82,15 @@ pub struct Stage {
     pub transfer: Transfer,
     /// Function memory for this stage (MB), if overridden.
     pub memory_mb: Option<u32>,
+}
+
+/// Where a stage's service times come from.
+#[derive(Clone, Debug)]
+pub enum StageService {
+    /// Drawn from a distribution (from the request's own stream).
+    Dist(Dist),
+    /// The duration recorded in the request's trace record.
+    FromTrace,
 }
 
 /// Run control.
@@ -114,6 +123,8 @@ pub struct Scenario {
     pub run: RunConfig,
     /// Arrival process.
     pub arrivals: ArrivalModel,
+    /// Request classes: the functions a trace names (one class otherwise).
+    pub classes: Vec<crate::workload::trace::Class>,
     /// Request input size.
     pub input_bytes: u64,
     /// FaaS platform.
@@ -347,7 +358,8 @@ impl Validator<'_> {
         let (faas, prices) = self.faas(&s)?;
         let (vm, instance_types) = self.vm(&s)?;
         let data = self.data(&s)?;
-        let stages = self.stages(&s, &data)?;
+        let trace_service = matches!(&arrivals, ArrivalModel::Trace(t) if t.has_service());
+        let stages = self.stages(&s, &data, trace_service)?;
         if s.policy.is_empty() {
             return Err(self.err("policy", "a scenario needs at least one [[policy]]"));
         }
@@ -368,6 +380,7 @@ impl Validator<'_> {
             description: s.description.clone().unwrap_or_default(),
             path: self.path.to_path_buf(),
             run,
+            classes: arrivals.classes(),
             arrivals,
             input_bytes: s.workload.input.map(|b| b.0).unwrap_or(0),
             faas,
@@ -657,7 +670,12 @@ impl Validator<'_> {
         })
     }
 
-    fn stages(&self, s: &ScenarioSpec, data: &DataConfig) -> Result<Vec<Stage>, ScenarioError> {
+    fn stages(
+        &self,
+        s: &ScenarioSpec,
+        data: &DataConfig,
+        trace_service: bool,
+    ) -> Result<Vec<Stage>, ScenarioError> {
         if s.stage.is_empty() {
             return Err(self.err("stage", "the request plan needs at least one [[stage]]"));
         }
@@ -721,7 +739,18 @@ impl Validator<'_> {
             prev_transfer = transfer;
             out.push(Stage {
                 name: st.name.clone().unwrap_or_else(|| format!("stage{}", i + 1)),
-                service: self.dist(&format!("{key}.service"), &st.service)?,
+                service: match &st.service {
+                    DistSpec::FromTrace => {
+                        if !trace_service {
+                            return Err(self.err(
+                                &format!("{key}.service"),
+                                "`from-trace` needs trace arrivals that record durations (azure-functions-2019 with `durations`, csv with `duration_column`) or token counts (azure-llm-2023, mooncake)",
+                            ));
+                        }
+                        StageService::FromTrace
+                    }
+                    other => StageService::Dist(self.dist(&format!("{key}.service"), other)?),
+                },
                 parallelism,
                 tasks,
                 quorum,
@@ -790,6 +819,34 @@ impl Validator<'_> {
                 instance
             }
             PolicySpec::AllFaas { .. } => &None,
+            PolicySpec::HybridHistogram {
+                range,
+                bin,
+                head,
+                tail,
+                cv_threshold,
+                ..
+            } => {
+                let r = range
+                    .map(|d| d.0)
+                    .unwrap_or(SimDuration::from_secs(4 * 3600));
+                let b = bin.map(|d| d.0).unwrap_or(SimDuration::from_secs(60));
+                if b.as_nanos() == 0 || r < b || r.as_nanos() / b.as_nanos() > 100_000 {
+                    return Err(self.err(
+                        &format!("{key}.bin"),
+                        "need 0 < bin ≤ range and at most 100,000 bins",
+                    ));
+                }
+                if head.map(|p| p.0).unwrap_or(0.05) >= tail.map(|p| p.0).unwrap_or(0.99) {
+                    return Err(self.err(&format!("{key}.head"), "head must be below tail"));
+                }
+                if cv_threshold.is_some_and(|c| !(c >= 0.0)) {
+                    return Err(
+                        self.err(&format!("{key}.cv_threshold"), "cv_threshold must be ≥ 0")
+                    );
+                }
+                &None
+            }
         };
         if let Some(name) = instance {
             self.lookup_instance(name, types, &format!("{key}.instance"))?;

@@ -303,6 +303,28 @@ pub enum PolicySpec {
         /// VMs added or removed per action (default 1).
         step: Option<u32>,
     },
+    /// Functions only, with the hybrid-histogram keep-alive and pre-warming of "Serverless in
+    /// the Wild" (Shahrad et al., ATC 2020), per function.
+    HybridHistogram {
+        /// Name in reports (default `hybrid-histogram`).
+        name: Option<String>,
+        /// Range of the idle-time histogram (default 4h).
+        range: Option<Duration>,
+        /// Bin width (default 1m).
+        bin: Option<Duration>,
+        /// Percentile of idle times that sets the pre-warm window (default 0.05).
+        head: Option<Probability>,
+        /// Percentile that sets the end of the keep-alive window (default 0.99).
+        tail: Option<Probability>,
+        /// Safety margin on both windows (default 0.10).
+        margin: Option<Probability>,
+        /// Coefficient of variation of the bin counts above which the histogram is trusted
+        /// (default 2).
+        cv_threshold: Option<f64>,
+        /// Share of idle times beyond the range above which the idle time is predicted from
+        /// the recent out-of-range ones instead (default 0.5).
+        oob_threshold: Option<Probability>,
+    },
     /// VMs take the base load; tasks that find no free VM slot overflow to functions.
     Hybrid {
         /// Name in reports (default `hybrid`).
@@ -327,6 +349,7 @@ impl PolicySpec {
             PolicySpec::VmFixed { name, .. } => (name, "vm-fixed"),
             PolicySpec::VmAutoscale { name, .. } => (name, "vm-autoscale"),
             PolicySpec::Hybrid { name, .. } => (name, "hybrid"),
+            PolicySpec::HybridHistogram { name, .. } => (name, "hybrid-histogram"),
         };
         name.clone().unwrap_or_else(|| kind.to_string())
     }

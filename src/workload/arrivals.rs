@@ -58,6 +58,8 @@ pub enum ArrivalSpec {
         /// Time of the upward zero crossing (default 0s).
         phase: Option<Duration>,
     },
+    /// A recorded trace (see [`crate::workload::trace`]).
+    Trace(crate::workload::trace::TraceSpec),
     /// Explicit arrival times: inline (`times = ["0s", "1.5s"]`) or one column of a CSV file.
     Timestamps {
         /// Inline times.
@@ -93,6 +95,8 @@ pub enum ArrivalModel {
     },
     /// Sorted explicit times.
     Timestamps(Arc<[SimTime]>),
+    /// A recorded trace.
+    Trace(crate::workload::trace::TraceModel),
 }
 
 impl ArrivalSpec {
@@ -152,6 +156,7 @@ impl ArrivalSpec {
                     phase: phase.map(|p| p.0.as_secs_f64()).unwrap_or(0.0),
                 }
             }
+            ArrivalSpec::Trace(t) => ArrivalModel::Trace(t.build(base)?),
             ArrivalSpec::Timestamps {
                 times,
                 file,
@@ -181,6 +186,40 @@ impl ArrivalSpec {
                 ArrivalModel::Timestamps(ts.into())
             }
         })
+    }
+}
+
+impl ArrivalModel {
+    /// The request classes (functions) this process produces: the trace's functions, or one.
+    pub fn classes(&self) -> Vec<crate::workload::trace::Class> {
+        match self {
+            ArrivalModel::Trace(t) => t.classes.clone(),
+            _ => vec![crate::workload::trace::Class {
+                name: String::new(),
+                memory_mb: None,
+            }],
+        }
+    }
+
+    /// Opens the process for one run: synthetic processes and traces alike yield
+    /// [`Arrival`](crate::workload::trace::Arrival)s in time order.
+    pub fn open(
+        &self,
+        rng: SimRng,
+    ) -> Box<dyn Iterator<Item = crate::workload::trace::Arrival> + Send> {
+        match self {
+            ArrivalModel::Trace(t) => t.open(rng),
+            other => {
+                let mut a = Arrivals::new(other.clone(), rng);
+                Box::new(std::iter::from_fn(move || {
+                    a.next_time().map(|time| crate::workload::trace::Arrival {
+                        time,
+                        class: 0,
+                        service: None,
+                    })
+                }))
+            }
+        }
     }
 }
 
@@ -271,6 +310,7 @@ impl Arrivals {
                 self.n += 1;
                 return Some(t);
             }
+            ArrivalModel::Trace(_) => return None,
         };
         self.n += 1;
         Some(SimTime(SimDuration::from_secs_f64(t).0))

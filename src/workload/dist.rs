@@ -80,6 +80,9 @@ pub enum DistSpec {
         /// Unit of the values: `ns`, `us`, `ms`, `s`.
         unit: String,
     },
+    /// A stage's service time taken from the trace record of each request (only for
+    /// `[[stage]] service`, with a trace that records durations or token counts).
+    FromTrace,
     /// A weighted mixture of other distributions.
     Mixture {
         /// The components; weights are normalised.
@@ -214,6 +217,12 @@ impl DistSpec {
                 let path = base.join(file);
                 let values = read_column(&path, column, unit)?;
                 Dist::Empirical(values.into())
+            }
+            DistSpec::FromTrace => {
+                return Err(
+                    "`from-trace` is only allowed as a stage's `service`, with trace arrivals that record durations or token counts"
+                        .into(),
+                );
             }
             DistSpec::Mixture { components } => {
                 if components.is_empty() {

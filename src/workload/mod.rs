@@ -5,3 +5,4 @@ pub mod dist;
 
 pub use arrivals::{ArrivalModel, ArrivalSpec, Arrivals};
 pub use dist::{Dist, DistSpec};
+pub mod trace;
