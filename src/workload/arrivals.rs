@@ -59,7 +59,7 @@ pub enum ArrivalSpec {
         phase: Option<Duration>,
     },
     /// A recorded trace (see [`crate::workload::trace`]).
-    Trace(crate::workload::trace::TraceSpec),
+    Trace(Box<crate::workload::trace::TraceSpec>),
     /// Explicit arrival times: inline (`times = ["0s", "1.5s"]`) or one column of a CSV file.
     Timestamps {
         /// Inline times.
