@@ -7,6 +7,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use infersim::report::write;
+
+mod trace_cmd;
 use infersim::scenario::Scenario;
 
 #[derive(Parser)]
@@ -41,6 +43,11 @@ enum Command {
         /// Worker threads (default: all cores). Results do not depend on it.
         #[arg(long)]
         jobs: Option<usize>,
+    },
+    /// Inspect a recorded trace or fit distributions to one of its columns.
+    Trace {
+        #[command(subcommand)]
+        command: trace_cmd::TraceCommand,
     },
     /// Check scenarios without running them (exit 0 if all are valid, 2 otherwise).
     Validate {
@@ -145,6 +152,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 dir.display(),
                 elapsed.as_secs_f64()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Trace { command } => {
+            trace_cmd::run(command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate { scenarios } => {

@@ -5,4 +5,5 @@ pub mod dist;
 
 pub use arrivals::{ArrivalModel, ArrivalSpec, Arrivals};
 pub use dist::{Dist, DistSpec};
+pub mod fit;
 pub mod trace;

@@ -253,6 +253,11 @@ impl AzureFunctions2019 {
             .collect()
     }
 
+    /// Minutes in the trace.
+    pub fn minutes(&self) -> usize {
+        self.minutes
+    }
+
     /// True when durations were loaded.
     pub fn has_durations(&self) -> bool {
         self.durations.is_some()

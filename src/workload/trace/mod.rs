@@ -9,6 +9,7 @@
 
 mod azure2019;
 mod formats;
+pub mod inspect;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -119,6 +120,10 @@ pub struct TraceSpec {
     pub start: Option<Duration>,
     /// Stop at this offset from the first record (default: the end of the trace).
     pub end: Option<Duration>,
+    /// Replay the (windowed) trace this many times back to back (default 1). Each copy starts
+    /// one period after the previous: the window length if `end` is set, a whole day for
+    /// azure-functions-2019, else the last arrival rounded up to the next whole second.
+    pub repeat: Option<u32>,
 }
 
 /// Window and scale applied to trace times (offsets from the first record, before scaling).
@@ -171,8 +176,10 @@ pub struct TraceModel {
     window: Window,
     /// Request classes (functions) named by the trace.
     pub classes: Vec<Class>,
-    /// Records in the window (arrivals for count formats: the sum of counts).
+    /// Records in the window (arrivals for count formats: the sum of counts), one copy.
     pub records: u64,
+    repeat: u32,
+    period: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -258,6 +265,17 @@ impl TraceSpec {
                 (Kind::Sorted(offsets.into()), vec![single()], records)
             }
         };
+        let repeat = self.repeat.unwrap_or(1);
+        if repeat == 0 {
+            return Err("repeat must be ≥ 1".into());
+        }
+        let period = if end < u64::MAX {
+            Some(((end - start) as f64 / speed) as u64)
+        } else if let Kind::Azure(az, _) = &kind {
+            Some((az.minutes() as f64 * 60e9 / speed) as u64)
+        } else {
+            None
+        };
         if records == 0 {
             return Err(format!(
                 "{}: the trace has no arrivals{}",
@@ -274,6 +292,8 @@ impl TraceSpec {
             window,
             classes,
             records,
+            repeat,
+            period,
         })
     }
 
@@ -340,7 +360,42 @@ fn single() -> Class {
 
 impl TraceModel {
     /// Opens a reader for one run; `rng` spreads counts within bins and draws durations.
+    /// Repeated traces chain their copies, each shifted by the period.
     pub fn open(&self, rng: SimRng) -> Box<dyn Iterator<Item = Arrival> + Send> {
+        if self.repeat <= 1 {
+            return self.open_once(rng);
+        }
+        let model = self.clone();
+        let mut rng = rng;
+        let mut copy = 0u32;
+        let mut offset = 0u64;
+        let mut last = 0u64;
+        let mut current = model.open_once(rng.clone());
+        Box::new(std::iter::from_fn(move || {
+            loop {
+                if let Some(mut a) = current.next() {
+                    a.time.0 += offset;
+                    last = a.time.0;
+                    return Some(a);
+                }
+                copy += 1;
+                if copy >= model.repeat {
+                    return None;
+                }
+                offset += match model.period {
+                    Some(p) => p,
+                    None => {
+                        last.saturating_sub(offset).div_ceil(1_000_000_000).max(1) * 1_000_000_000
+                    }
+                };
+                use rand::Rng;
+                let next_seed = rng.next_u64();
+                current = model.open_once(crate::kernel::rng::from_seed(next_seed));
+            }
+        }))
+    }
+
+    fn open_once(&self, rng: SimRng) -> Box<dyn Iterator<Item = Arrival> + Send> {
         let w = self.window;
         match &self.kind {
             Kind::Azure(az, spread) => {

@@ -1,0 +1,285 @@
+//! `infersim trace inspect` and `infersim trace fit`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use infersim::report::write::write_atomic;
+use infersim::workload::fit::fit_all;
+use infersim::workload::trace::{TraceSpec, inspect};
+
+/// Trace tools.
+#[derive(Subcommand)]
+pub enum TraceCommand {
+    /// Summarise a trace: requests, span, rates, burstiness, service times, top functions.
+    Inspect {
+        /// The trace file.
+        file: PathBuf,
+        /// Its format: azure-functions-2019, azure-llm-2023, mooncake, per-second-counts, csv,
+        /// pacslab-lambda.
+        #[arg(long)]
+        format: String,
+        /// Further reader options as KEY=VALUE (the keys of `arrivals = { kind = "trace", ... }`,
+        /// e.g. `--set durations=traces/x_durations.csv --set prefill=0.2ms`).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Functions to list (default 10).
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Also write `inspect.csv` and `top_functions.csv` to this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Fit lognormal, Weibull, Pareto and exponential laws to one column by maximum likelihood.
+    Fit {
+        /// A CSV file (or JSON Lines, `.jsonl`).
+        file: PathBuf,
+        /// The column (or JSON field) to fit.
+        #[arg(long)]
+        column: String,
+        /// Unit of the values if they are durations (ns, us, ms, s): parameters are then given
+        /// in seconds and a scenario snippet is printed.
+        #[arg(long)]
+        unit: Option<String>,
+    },
+}
+
+/// Bad input: exit 2 with the message.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for BadInput {}
+
+/// Runs a trace subcommand.
+pub fn run(cmd: TraceCommand) -> anyhow::Result<()> {
+    match cmd {
+        TraceCommand::Inspect {
+            file,
+            format,
+            set,
+            top,
+            out,
+        } => {
+            let spec = trace_spec(&file, &format, &set)?;
+            let model = spec
+                .build(Path::new("."))
+                .map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
+            let stats = inspect::inspect(&model, top);
+            println!("{} ({format})", file.display());
+            for (k, v) in stats.rows() {
+                println!("  {k:<20} {}", fmt(v));
+            }
+            if !stats.top_functions.is_empty() && model.classes.len() > 1 {
+                println!("  top functions (arrivals, share):");
+                for (name, n) in &stats.top_functions {
+                    println!(
+                        "    {name:<66} {n:>10} {:>6.2}%",
+                        100.0 * *n as f64 / stats.requests as f64
+                    );
+                }
+            }
+            if let Some(dir) = out {
+                let mut csv = String::from("metric,value\n");
+                for (k, v) in stats.rows() {
+                    let _ = writeln!(csv, "{k},{v}");
+                }
+                write_atomic(&dir.join("inspect.csv"), csv.as_bytes()).with_context(|| {
+                    format!("cannot write {}", dir.join("inspect.csv").display())
+                })?;
+                let mut csv = String::from("function,arrivals\n");
+                for (name, n) in &stats.top_functions {
+                    let _ = writeln!(csv, "{name},{n}");
+                }
+                write_atomic(&dir.join("top_functions.csv"), csv.as_bytes()).with_context(
+                    || format!("cannot write {}", dir.join("top_functions.csv").display()),
+                )?;
+                println!("wrote {}/{{inspect,top_functions}}.csv", dir.display());
+            }
+            Ok(())
+        }
+        TraceCommand::Fit { file, column, unit } => {
+            let scale = match unit.as_deref() {
+                None => 1.0,
+                Some("ns") => 1e-9,
+                Some("us") => 1e-6,
+                Some("ms") => 1e-3,
+                Some("s") => 1.0,
+                Some(other) => {
+                    return Err(BadInput(format!(
+                        "unknown unit \"{other}\"; allowed: ns, us, ms, s"
+                    ))
+                    .into());
+                }
+            };
+            let xs: Vec<f64> = read_values(&file, &column)?
+                .into_iter()
+                .map(|x| x * scale)
+                .collect();
+            let fits = fit_all(&xs)
+                .map_err(|e| BadInput(format!("{}: column \"{column}\": {e}", file.display())))?;
+            let unit_label = if unit.is_some() { " (seconds)" } else { "" };
+            println!(
+                "{}: column \"{column}\", {} values{unit_label}",
+                file.display(),
+                xs.len()
+            );
+            println!(
+                "  {:<12} {:<44} {:>16} {:>8}",
+                "law", "parameters", "log-likelihood", "KS D"
+            );
+            let mut ranked = fits.clone();
+            ranked.sort_by(|a, b| a.ks.total_cmp(&b.ks));
+            for f in &ranked {
+                let params = f
+                    .params
+                    .iter()
+                    .map(|(k, v)| format!("{k} = {}", fmt(*v)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                println!(
+                    "  {:<12} {:<44} {:>16.1} {:>8.4}",
+                    f.kind, params, f.log_likelihood, f.ks
+                );
+            }
+            if unit.is_some() {
+                let best = &ranked[0];
+                let p = |k: &str| {
+                    best.params
+                        .iter()
+                        .find(|(n, _)| *n == k)
+                        .map(|(_, v)| *v)
+                        .unwrap_or(f64::NAN)
+                };
+                let snippet = match best.kind {
+                    "lognormal" => format!(
+                        "{{ kind = \"lognormal\", mu = {}, sigma = {} }}",
+                        p("mu"),
+                        p("sigma")
+                    ),
+                    "exponential" => {
+                        format!("{{ kind = \"exponential\", mean = \"{}s\" }}", p("mean"))
+                    }
+                    "pareto" => format!(
+                        "{{ kind = \"pareto\", scale = \"{}s\", shape = {} }}",
+                        p("scale"),
+                        p("shape")
+                    ),
+                    _ => format!(
+                        "{{ kind = \"weibull\", scale = \"{}s\", shape = {} }}",
+                        p("scale"),
+                        p("shape")
+                    ),
+                };
+                println!("best by KS, as a scenario distribution: {snippet}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn fmt(v: f64) -> String {
+    if v.is_nan() {
+        "-".into()
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1e6 || (v != 0.0 && v.abs() < 1e-3) {
+        format!("{v:.4e}")
+    } else {
+        format!("{:.4}", v)
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
+/// Builds a trace spec from the command line: `format`, the file, and `KEY=VALUE` options
+/// (values are TOML: numbers as they are, anything else as a string).
+fn trace_spec(file: &Path, format: &str, set: &[String]) -> anyhow::Result<TraceSpec> {
+    let mut table = toml_edit::InlineTable::new();
+    table.insert("format", format.into());
+    table.insert("path", file.display().to_string().into());
+    for kv in set {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| BadInput(format!("--set expects KEY=VALUE, got \"{kv}\"")))?;
+        let value: toml_edit::Value = v.parse().unwrap_or_else(|_| v.into());
+        table.insert(k.trim(), value);
+    }
+    let text = format!("t = {table}");
+    #[derive(serde::Deserialize)]
+    struct W {
+        t: TraceSpec,
+    }
+    toml::from_str::<W>(&text)
+        .map(|w| w.t)
+        .map_err(|e| BadInput(format!("{}: {}", file.display(), e.message())).into())
+}
+
+fn read_values(file: &Path, column: &str) -> anyhow::Result<Vec<f64>> {
+    let bad = |m: String| anyhow::Error::from(BadInput(m));
+    let mut out = Vec::new();
+    if file.extension().is_some_and(|e| e == "jsonl") {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| bad(format!("cannot read {}: {e}", file.display())))?;
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| bad(format!("{}: line {}: {e}", file.display(), i + 1)))?;
+            let x = v.get(column).and_then(|x| x.as_f64()).ok_or_else(|| {
+                bad(format!(
+                    "{}: line {}: no numeric field \"{column}\"",
+                    file.display(),
+                    i + 1
+                ))
+            })?;
+            out.push(x);
+        }
+    } else {
+        let mut rdr = csv::Reader::from_path(file)
+            .map_err(|e| bad(format!("cannot read {}: {e}", file.display())))?;
+        let headers = rdr
+            .headers()
+            .map_err(|e| bad(format!("{}: {e}", file.display())))?
+            .clone();
+        let idx = headers
+            .iter()
+            .position(|h| h.trim() == column)
+            .ok_or_else(|| {
+                bad(format!(
+                    "{}: no column \"{column}\"; columns are: {}",
+                    file.display(),
+                    headers.iter().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+        for (i, rec) in rdr.records().enumerate() {
+            let rec = rec.map_err(|e| bad(format!("{}: line {}: {e}", file.display(), i + 2)))?;
+            let f = rec.get(idx).unwrap_or("").trim();
+            if f.is_empty() {
+                continue;
+            }
+            out.push(f.parse::<f64>().map_err(|_| {
+                bad(format!(
+                    "{}: line {}: column \"{column}\" holds \"{f}\", not a number",
+                    file.display(),
+                    i + 2
+                ))
+            })?);
+        }
+    }
+    if out.is_empty() {
+        return Err(bad(format!(
+            "{}: column \"{column}\" has no values",
+            file.display()
+        )));
+    }
+    Ok(out)
+}
