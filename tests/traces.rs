@@ -224,3 +224,72 @@ fn hybrid_histogram_dominates_fixed_ten_minutes_on_the_azure_sample() {
     assert!(hm < fm, "idle memory: hybrid {hm} vs fixed {fm}");
     assert_eq!(f.get("requests"), h.get("requests"));
 }
+
+#[test]
+fn trace_inspect_and_fit_from_the_command_line() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.txt"), "1\n5\n0\n2\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_infersim"))
+        .args(["trace", "inspect"])
+        .arg(dir.path().join("c.txt"))
+        .args([
+            "--format",
+            "per-second-counts",
+            "--set",
+            "spread=equally-spaced",
+            "--out",
+        ])
+        .arg(dir.path().join("o"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.path().join("o/inspect.csv")).unwrap();
+    assert!(csv.contains("requests,8\n"), "{csv}");
+    assert!(csv.contains("peak_per_second,5\n"), "{csv}");
+    // A wrong column: exit 2, the file and the columns named.
+    let out = Command::new(env!("CARGO_BIN_EXE_infersim"))
+        .args(["trace", "fit"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/pacslab_aws_lambda_2020-04-24.csv"))
+        .args(["--column", "aws_durration", "--unit", "ms"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("aws_durration") && err.contains("aws_duration"),
+        "{err}"
+    );
+    // The real column: the measured durations (≈ 1.88 s, tight) fit a lognormal best.
+    let out = Command::new(env!("CARGO_BIN_EXE_infersim"))
+        .args(["trace", "fit"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("traces/pacslab_aws_lambda_2020-04-24.csv"))
+        .args(["--column", "aws_duration", "--unit", "ms"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("best by KS, as a scenario distribution: { kind = \"lognormal\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn repeated_traces_shift_each_copy_by_the_period() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.txt"), "1\n1\n").unwrap();
+    let m = spec(r#"{ format = "per-second-counts", path = "c.txt", spread = "equally-spaced", repeat = 3 }"#)
+        .build(dir.path())
+        .unwrap();
+    let ts: Vec<u64> = m
+        .open(rng::from_seed(1))
+        .map(|a| a.time.0 / 1_000_000)
+        .collect();
+    // Last arrival at 1.5 s: period 2 s.
+    assert_eq!(ts, vec![500, 1500, 2500, 3500, 4500, 5500]);
+}
