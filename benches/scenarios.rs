@@ -4,7 +4,9 @@
 //! * `faas-single`: one function, Poisson arrivals at 1000/s, constant 10 ms service,
 //!   all-FaaS with a 10-minute keep-alive, unlimited scale-up and a large concurrency limit;
 //! * `mm8`: one 8-slot VM, Poisson arrivals at 7.2/s, exponential service with mean 1 s
-//!   (M/M/8 at ρ = 0.9).
+//!   (M/M/8 at ρ = 0.9);
+//! * `azure2019-1h/<policy>`: the first hour of the bundled Azure Functions 2019 replay
+//!   (1,000 functions), fixed 10-minute keep-alive and hybrid histogram.
 //!
 //! Criterion's throughput is in engine events (the run's `events` metric, counted once before
 //! benchmarking), so `thrpt` reads as events per second. After each benchmark a line gives the
@@ -128,6 +130,18 @@ fn scenarios(c: &mut Criterion) {
 
     bench_run(&mut group, "faas-single", &inline(FAAS_SINGLE), 0);
     bench_run(&mut group, "mm8", &inline(MM8), 0);
+
+    // The Azure Functions 2019 replay: 1,000 functions, fixed 10-minute keep-alive and the
+    // hybrid histogram, on the first hour of the day (the whole day takes ~7 s per run; its
+    // figures are in BENCHMARKS.md, measured with `infersim run`).
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/azure2019-keepalive.toml");
+    let text = std::fs::read_to_string(path).expect("bundled scenario");
+    let text = text.replace("horizon = \"24h\"", "horizon = \"1h\"");
+    let azure = Scenario::from_str_at(&text, Path::new(path)).unwrap_or_else(|e| panic!("azure: {e}"));
+    for name in ["fixed-10m", "hybrid-histogram"] {
+        let p = azure.policy_index(name).expect("policy in the bundled scenario");
+        bench_run(&mut group, &format!("azure2019-1h/{name}"), &azure, p);
+    }
 
     group.finish();
 }
