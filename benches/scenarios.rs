@@ -134,12 +134,18 @@ fn scenarios(c: &mut Criterion) {
     // The Azure Functions 2019 replay: 1,000 functions, fixed 10-minute keep-alive and the
     // hybrid histogram, on the first hour of the day (the whole day takes ~7 s per run; its
     // figures are in BENCHMARKS.md, measured with `infersim run`).
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/azure2019-keepalive.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/azure2019-keepalive.toml"
+    );
     let text = std::fs::read_to_string(path).expect("bundled scenario");
     let text = text.replace("horizon = \"24h\"", "horizon = \"1h\"");
-    let azure = Scenario::from_str_at(&text, Path::new(path)).unwrap_or_else(|e| panic!("azure: {e}"));
+    let azure =
+        Scenario::from_str_at(&text, Path::new(path)).unwrap_or_else(|e| panic!("azure: {e}"));
     for name in ["fixed-10m", "hybrid-histogram"] {
-        let p = azure.policy_index(name).expect("policy in the bundled scenario");
+        let p = azure
+            .policy_index(name)
+            .expect("policy in the bundled scenario");
         bench_run(&mut group, &format!("azure2019-1h/{name}"), &azure, p);
     }
 

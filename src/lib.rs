@@ -33,6 +33,7 @@ pub mod kernel;
 pub mod policy;
 pub mod report;
 pub mod scenario;
+pub mod sweep;
 pub mod workload;
 
 use rayon::prelude::*;

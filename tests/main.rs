@@ -4,8 +4,11 @@ mod common;
 
 mod bad_input;
 mod billing;
+mod check;
 mod coldstart;
 mod determinism;
 mod plans;
+mod plots;
 mod queueing;
+mod sweep;
 mod traces;

@@ -1,7 +1,11 @@
 //! Results: what one run produces, statistics over replications, and the files and tables
 //! written from them.
 
+pub mod check;
+pub mod markdown;
+pub mod plot;
 pub mod stats;
+pub mod tidy;
 pub mod write;
 
 use serde::Serialize;

@@ -27,6 +27,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Formats a float for CSV: shortest round-trip representation; NaN as empty.
+pub fn fmt_num(x: f64) -> String {
+    num(x)
+}
+
 fn num(x: f64) -> String {
     if x.is_nan() {
         String::new()

@@ -146,7 +146,8 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// Reads and validates a scenario file.
+    /// Reads and validates a scenario file. A `[sweep]` table is checked and set aside: this
+    /// is the scenario's base point (use [`crate::sweep`] to run the sweep).
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
             file: path.to_path_buf(),
@@ -154,6 +155,7 @@ impl Scenario {
             key: None,
             message: format!("cannot read the scenario: {e}"),
         })?;
+        let (text, _) = crate::sweep::strip_sweep(&text, path)?;
         Self::from_str_at(&text, path)
     }
 

@@ -1,0 +1,509 @@
+//! Paper-style figures of a run or a sweep, written as SVG and PNG into `DIR/plots/`:
+//!
+//! - `latency_cdf`: the distribution of end-to-end latency per policy (log x-axis), from the
+//!   reported percentiles (mean over replications);
+//! - `cost_breakdown`: stacked bars of the mean cost by component, per policy (and sweep point);
+//! - `cost_vs_slo`: mean cost against the SLO-violation rate (or the p99 latency when the scenario
+//!   has no SLO), with 95 % confidence intervals in both directions;
+//! - `<metric>_vs_<key>` (sweeps): cost, p99 latency and SLO violations against each swept key,
+//!   with 95 % confidence bands;
+//! - `timeseries` (runs): function instances and VMs over time, replication 0.
+//!
+//! Every figure uses the bundled font, the Okabe–Ito palette with a marker, dash or hatch per
+//! series, units on every axis, and a legend beside the plotting area (never over the data).
+
+pub mod figure;
+pub mod style;
+
+use std::path::{Path, PathBuf};
+
+pub use figure::{BarFigure, ErrPoint, Figure, Line, LineFigure, Panel, ScatterFigure, save};
+
+use super::tidy::{Group, Tidy, latency_quantile};
+use crate::scenario::units;
+
+/// A figure written, with a caption for the Markdown report.
+#[derive(Clone, Debug)]
+pub struct Plot {
+    /// File stem in `plots/` (`latency_cdf` → `plots/latency_cdf.svg` and `.png`).
+    pub stem: String,
+    /// One-sentence caption.
+    pub caption: String,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+/// The cost components, in stacking order: (metric, label).
+pub const COST_COMPONENTS: &[(&str, &str)] = &[
+    ("cost_faas_compute_usd", "FaaS compute"),
+    ("cost_faas_requests_usd", "FaaS requests"),
+    ("cost_vm_usd", "VMs"),
+    ("cost_storage_usd", "storage"),
+];
+
+/// Most bars in a cost breakdown; larger sweeps skip that figure.
+const MAX_BARS: usize = 40;
+/// Most lines in a metric-vs-key figure before the other keys are held at their first value.
+const MAX_LINES: usize = 12;
+
+/// Plots an output directory (a run's or a sweep's) into `DIR/plots/`.
+pub fn plot_dir(dir: &Path) -> Result<Vec<Plot>, String> {
+    let tidy = Tidy::load_dir(dir)?;
+    let ts = match std::fs::read(dir.join("timeseries.csv")) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("{}: {e}", dir.join("timeseries.csv").display())),
+    };
+    plot_all(dir, &tidy, ts.as_deref())
+}
+
+/// Writes every figure that the data supports into `dir/plots/`.
+pub fn plot_all(dir: &Path, tidy: &Tidy, timeseries: Option<&[u8]>) -> Result<Vec<Plot>, String> {
+    let out = dir.join("plots");
+    let groups = tidy.groups();
+    let policies = tidy.policies();
+    let style_of = |p: &str| policies.iter().position(|q| q == p).unwrap_or(0);
+    let mut plots = Vec::new();
+    let mut emit = |stem: &str, caption: String, files: Vec<PathBuf>| {
+        plots.push(Plot {
+            stem: stem.to_string(),
+            caption,
+            files,
+        });
+    };
+
+    if tidy.points() == 1
+        && let Some(fig) = latency_cdf(&groups, &style_of)
+    {
+        let files = save(&fig, &out, "latency_cdf")?;
+        emit(
+            "latency_cdf",
+            "Latency distribution per policy: each marker is a reported percentile (p50, p90, p99, p99.9, max), mean over replications; log x-axis.".into(),
+            files,
+        );
+    }
+    if let Some(fig) = cost_breakdown(tidy, &groups) {
+        let files = save(&fig, &out, "cost_breakdown")?;
+        emit(
+            "cost_breakdown",
+            "Mean cost of a run by component (stacked), per policy.".into(),
+            files,
+        );
+    }
+    if let Some((fig, caption)) = tradeoff(tidy, &groups, &style_of) {
+        let files = save(&fig, &out, "cost_vs_slo")?;
+        emit("cost_vs_slo", caption, files);
+    }
+    for (k, key) in tidy.params.iter().enumerate() {
+        for (metric, name, y_label, scale) in [
+            ("cost_total_usd", "cost", "cost per run ($)", 1.0),
+            ("latency_p99_s", "p99", "p99 latency (ms)", 1e3),
+            ("slo_violation_rate", "slo", "SLO violations (%)", 100.0),
+        ] {
+            if let Some((fig, note)) =
+                metric_vs_param(&groups, &tidy.params, k, metric, y_label, scale, &style_of)
+            {
+                let stem = format!("{name}_vs_{}", file_safe(key));
+                let files = save(&fig, &out, &stem)?;
+                emit(
+                    &stem,
+                    format!(
+                        "{y_label} against `{key}`: mean over replications with its 95 % confidence band{note}."
+                    ),
+                    files,
+                );
+            }
+        }
+    }
+    if let Some(ts) = timeseries
+        && let Some(fig) = timeseries_figure(ts, &style_of)?
+    {
+        let files = save(&fig, &out, "timeseries")?;
+        emit(
+            "timeseries",
+            "Function instances (busy + idle) and VMs (running) over time, replication 0.".into(),
+            files,
+        );
+    }
+    Ok(plots)
+}
+
+/// A key path as a file name part.
+pub fn file_safe(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn latency_cdf(groups: &[Group], style_of: &dyn Fn(&str) -> usize) -> Option<LineFigure> {
+    let mut lines = Vec::new();
+    for g in groups {
+        let mut pts: Vec<(f64, f64)> = g
+            .metrics
+            .iter()
+            .filter_map(|(m, s)| {
+                let q = latency_quantile(m)?;
+                (s.mean.is_finite() && s.mean > 0.0).then_some((s.mean * 1e3, q))
+            })
+            .collect();
+        pts.sort_by(|a, b| a.1.total_cmp(&b.1));
+        if pts.len() >= 2 {
+            lines.push(Line {
+                label: g.policy.clone(),
+                style: style_of(&g.policy),
+                points: pts,
+                band: Vec::new(),
+                markers: true,
+            });
+        }
+    }
+    (!lines.is_empty()).then(|| LineFigure {
+        panels: vec![Panel {
+            x_label: "end-to-end latency (ms, log scale)".into(),
+            y_label: "fraction of requests".into(),
+            x_log: true,
+            y_range: Some((0.0, 1.02)),
+            lines,
+        }],
+    })
+}
+
+fn group_label(tidy: &Tidy, g: &Group) -> String {
+    if tidy.points() == 1 {
+        g.policy.clone()
+    } else {
+        format!("P{}: {}", g.point, g.policy)
+    }
+}
+
+fn cost_breakdown(tidy: &Tidy, groups: &[Group]) -> Option<BarFigure> {
+    if groups.is_empty() || groups.len() > MAX_BARS {
+        return None;
+    }
+    let present: Vec<&(&str, &str)> = COST_COMPONENTS
+        .iter()
+        .filter(|(m, _)| {
+            groups
+                .iter()
+                .any(|g| g.get(m).is_some_and(|s| s.mean.is_finite() && s.mean > 0.0))
+        })
+        .collect();
+    if present.is_empty() {
+        return None;
+    }
+    Some(BarFigure {
+        x_label: "mean cost per run ($)".into(),
+        categories: groups.iter().map(|g| group_label(tidy, g)).collect(),
+        components: present.iter().map(|(_, l)| l.to_string()).collect(),
+        values: groups
+            .iter()
+            .map(|g| {
+                present
+                    .iter()
+                    .map(|(m, _)| g.get(m).map_or(f64::NAN, |s| s.mean))
+                    .collect()
+            })
+            .collect(),
+    })
+}
+
+fn interval(s: &crate::report::stats::Summary, scale: f64) -> (f64, f64, f64) {
+    (
+        (s.mean - s.half_width) * scale,
+        s.mean * scale,
+        (s.mean + s.half_width) * scale,
+    )
+}
+
+fn tradeoff(
+    tidy: &Tidy,
+    groups: &[Group],
+    style_of: &dyn Fn(&str) -> usize,
+) -> Option<(ScatterFigure, String)> {
+    let has_slo = groups.iter().any(|g| g.get("slo_violation_rate").is_some());
+    let (xm, x_label, xs) = if has_slo {
+        (
+            "slo_violation_rate",
+            "SLO violations (% of requests)",
+            100.0,
+        )
+    } else {
+        ("latency_p99_s", "p99 latency (ms)", 1e3)
+    };
+    let annotate = tidy.points() > 1 && groups.len() <= 30;
+    let points: Vec<ErrPoint> = groups
+        .iter()
+        .filter_map(|g| {
+            let x = g.get(xm)?;
+            let y = g.get("cost_total_usd")?;
+            Some(ErrPoint {
+                style: style_of(&g.policy),
+                x: interval(x, xs),
+                y: interval(y, 1.0),
+                note: if annotate {
+                    format!("P{}", g.point)
+                } else {
+                    String::new()
+                },
+            })
+        })
+        .collect();
+    if points.is_empty() {
+        return None;
+    }
+    let legend = tidy
+        .policies()
+        .into_iter()
+        .map(|p| {
+            let k = style_of(&p);
+            (p, k)
+        })
+        .collect();
+    let caption = format!(
+        "Cost against {}: mean over replications with 95 % confidence intervals in both directions{}.",
+        if has_slo {
+            "the SLO-violation rate"
+        } else {
+            "the p99 latency (the scenario sets no SLO)"
+        },
+        if annotate {
+            "; labels are sweep points"
+        } else {
+            ""
+        }
+    );
+    Some((
+        ScatterFigure {
+            x_label: x_label.into(),
+            y_label: "cost per run ($)".into(),
+            points,
+            legend,
+        },
+        caption,
+    ))
+}
+
+/// Numeric values of a swept key's labels, with the axis unit: plain numbers, or quantities with
+/// units (durations in s, rates in 1/s, memory in MB, sizes in bytes, bandwidths in B/s).
+pub fn numeric_axis(labels: &[&str]) -> Option<(Vec<f64>, &'static str)> {
+    type P = fn(&str) -> Option<f64>;
+    let kinds: [(P, &'static str); 6] = [
+        (|s| s.trim().parse::<f64>().ok(), ""),
+        (
+            |s| units::parse_duration(s).ok().map(|d| d.as_secs_f64()),
+            "s",
+        ),
+        (|s| units::parse_rate(s).ok(), "1/s"),
+        (|s| units::parse_memory(s).ok().map(f64::from), "MB"),
+        (|s| units::parse_bytes(s).ok().map(|b| b as f64), "B"),
+        (|s| units::parse_bandwidth(s).ok(), "B/s"),
+    ];
+    kinds.iter().find_map(|(parse, unit)| {
+        let v: Option<Vec<f64>> = labels.iter().map(|l| parse(l)).collect();
+        v.map(|v| (v, *unit))
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn metric_vs_param(
+    groups: &[Group],
+    params: &[String],
+    k: usize,
+    metric: &str,
+    y_label: &str,
+    scale: f64,
+    style_of: &dyn Fn(&str) -> usize,
+) -> Option<(LineFigure, String)> {
+    let key = params[k].as_str();
+    let mut distinct: Vec<&str> = Vec::new();
+    for g in groups {
+        if !distinct.contains(&g.params[k].as_str()) {
+            distinct.push(&g.params[k]);
+        }
+    }
+    if distinct.len() < 2 || !groups.iter().any(|g| g.get(metric).is_some()) {
+        return None;
+    }
+    let (xs, unit) = numeric_axis(&distinct)?;
+    let x_of = |label: &str| xs[distinct.iter().position(|d| *d == label).unwrap_or(0)];
+    // A line per policy and combination of the other keys' values.
+    let others = |g: &Group| -> Vec<String> {
+        g.params
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != k)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let mut keys: Vec<(String, Vec<String>)> = Vec::new();
+    for g in groups {
+        let key_ = (g.policy.clone(), others(g));
+        if !keys.contains(&key_) {
+            keys.push(key_);
+        }
+    }
+    let mut note = String::new();
+    let combos: Vec<Vec<String>> = {
+        let mut c: Vec<Vec<String>> = Vec::new();
+        for (_, o) in &keys {
+            if !c.contains(o) {
+                c.push(o.clone());
+            }
+        }
+        c
+    };
+    if keys.len() > MAX_LINES && combos.len() > 1 {
+        let first = combos[0].clone();
+        keys.retain(|(_, o)| *o == first);
+        note = "; the other swept keys are held at their first value".into();
+    }
+    let mut lines = Vec::new();
+    for (i, (pol, o)) in keys.iter().enumerate() {
+        let mut pts: Vec<(f64, f64, f64, f64)> = groups
+            .iter()
+            .filter(|g| &g.policy == pol && &others(g) == o)
+            .filter_map(|g| {
+                let s = g.get(metric)?;
+                let (lo, m, hi) = interval(s, scale);
+                Some((x_of(&g.params[k]), m, lo, hi))
+            })
+            .collect();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let label = if combos.len() > 1 && note.is_empty() {
+            let named: Vec<String> = params
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != k)
+                .zip(o)
+                .map(|((_, name), v)| format!("{}={v}", name.rsplit('.').next().unwrap_or(name)))
+                .collect();
+            format!("{pol}, {}", named.join(", "))
+        } else {
+            pol.clone()
+        };
+        let style = if combos.len() > 1 && note.is_empty() {
+            i
+        } else {
+            style_of(pol)
+        };
+        lines.push(Line {
+            label,
+            style,
+            points: pts.iter().map(|p| (p.0, p.1)).collect(),
+            band: pts
+                .iter()
+                .filter(|p| p.2.is_finite() && p.3.is_finite())
+                .map(|p| (p.0, p.2, p.3))
+                .collect(),
+            markers: true,
+        });
+    }
+    let x_label = if unit.is_empty() {
+        key.to_string()
+    } else {
+        format!("{key} ({unit})")
+    };
+    Some((
+        LineFigure {
+            panels: vec![Panel {
+                x_label,
+                y_label: y_label.into(),
+                x_log: false,
+                y_range: None,
+                lines,
+            }],
+        },
+        note,
+    ))
+}
+
+fn timeseries_figure(
+    bytes: &[u8],
+    style_of: &dyn Fn(&str) -> usize,
+) -> Result<Option<LineFigure>, String> {
+    let mut rd = csv::Reader::from_reader(bytes);
+    let header = rd.headers().map_err(|e| e.to_string())?.clone();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| format!("timeseries.csv has no column `{name}`"))
+    };
+    let (cp, cr, ct) = (col("policy")?, col("replication")?, col("time_s")?);
+    let (cb, ci, cv) = (
+        col("functions_busy")?,
+        col("functions_idle")?,
+        col("vms_running")?,
+    );
+    let mut inst: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    let mut vms: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    let mut first_rep: Option<String> = None;
+    for rec in rd.records() {
+        let rec = rec.map_err(|e| e.to_string())?;
+        let rep = &rec[cr];
+        match &first_rep {
+            None => first_rep = Some(rep.to_string()),
+            Some(r) if r != rep => continue,
+            _ => {}
+        }
+        let num = |i: usize| rec[i].parse::<f64>().unwrap_or(f64::NAN);
+        let t = num(ct) / 60.0;
+        let pol = rec[cp].to_string();
+        if inst.last().is_none_or(|(p, _)| *p != pol) {
+            inst.push((pol.clone(), Vec::new()));
+            vms.push((pol.clone(), Vec::new()));
+        }
+        inst.last_mut()
+            .expect("pushed")
+            .1
+            .push((t, num(cb) + num(ci)));
+        vms.last_mut().expect("pushed").1.push((t, num(cv)));
+    }
+    // Long runs in hours.
+    let t_max = inst
+        .iter()
+        .flat_map(|(_, v)| v.iter().map(|p| p.0))
+        .fold(0.0, f64::max);
+    let (unit, div) = if t_max > 180.0 {
+        ("time (h)", 60.0)
+    } else {
+        ("time (min)", 1.0)
+    };
+    for (_, v) in inst.iter_mut().chain(vms.iter_mut()) {
+        for p in v.iter_mut() {
+            p.0 /= div;
+        }
+    }
+    let nonzero =
+        |s: &[(String, Vec<(f64, f64)>)]| s.iter().any(|(_, v)| v.iter().any(|p| p.1 > 0.0));
+    let mk = |s: Vec<(String, Vec<(f64, f64)>)>, y: &str| Panel {
+        x_label: unit.into(),
+        y_label: y.into(),
+        x_log: false,
+        y_range: None,
+        lines: s
+            .into_iter()
+            .map(|(p, pts)| Line {
+                style: style_of(&p),
+                label: p,
+                points: pts,
+                band: Vec::new(),
+                markers: false,
+            })
+            .collect(),
+    };
+    let mut panels = Vec::new();
+    if nonzero(&inst) {
+        panels.push(mk(inst, "function instances"));
+    }
+    if nonzero(&vms) {
+        panels.push(mk(vms, "VMs running"));
+    }
+    Ok((!panels.is_empty()).then_some(LineFigure { panels }))
+}

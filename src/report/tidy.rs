@@ -1,0 +1,293 @@
+//! Tidy results read back from the CSV files of a run or a sweep, the common input of the plots,
+//! the Markdown report and the JSON summary.
+//!
+//! A run directory holds `summary.csv` (`policy,replication,metric,value`); a sweep directory holds
+//! `results.csv` (`point,<swept keys…>,policy,replication,metric,value`). Both load into [`Tidy`],
+//! a run being a sweep of one point with no swept keys.
+
+use std::path::Path;
+
+use super::ScenarioResults;
+use super::stats::{Summary, summarize};
+
+/// One observation: a metric of one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TidyRow {
+    /// Sweep point (0 for a plain run).
+    pub point: usize,
+    /// Values of the swept keys at this point, as written in `results.csv`.
+    pub params: Vec<String>,
+    /// Policy name.
+    pub policy: String,
+    /// Replication number.
+    pub replication: u32,
+    /// Metric name.
+    pub metric: String,
+    /// Value (NaN when the cell is empty).
+    pub value: f64,
+}
+
+/// All observations of a run or a sweep, in file order (canonical: point, policy, replication).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tidy {
+    /// Swept keys (columns between `point` and `policy`); empty for a plain run.
+    pub params: Vec<String>,
+    /// Rows.
+    pub rows: Vec<TidyRow>,
+}
+
+/// Statistics of every metric of one (point, policy) group.
+#[derive(Clone, Debug)]
+pub struct Group {
+    /// Sweep point.
+    pub point: usize,
+    /// Swept values at the point.
+    pub params: Vec<String>,
+    /// Policy name.
+    pub policy: String,
+    /// Metrics in first-appearance order, with their statistics over replications.
+    pub metrics: Vec<(String, Summary)>,
+}
+
+impl Group {
+    /// Statistics of a metric, if the group has it.
+    pub fn get(&self, metric: &str) -> Option<&Summary> {
+        self.metrics
+            .iter()
+            .find(|(m, _)| m == metric)
+            .map(|(_, s)| s)
+    }
+}
+
+/// The reserved columns of `results.csv`; a swept key may not use these names.
+pub const RESERVED_COLUMNS: &[&str] = &["point", "policy", "replication", "metric", "value"];
+
+fn parse_value(s: &str) -> Result<f64, String> {
+    if s.is_empty() {
+        Ok(f64::NAN)
+    } else {
+        s.parse::<f64>()
+            .map_err(|_| format!("`{s}` is not a number"))
+    }
+}
+
+impl Tidy {
+    /// Builds the table from in-memory results of `infersim run`.
+    pub fn from_results(r: &ScenarioResults) -> Tidy {
+        let mut rows = Vec::new();
+        for (p, runs) in r.policies.iter().zip(&r.results) {
+            for (rep, run) in r.replications.iter().zip(runs) {
+                for (m, v) in &run.metrics {
+                    rows.push(TidyRow {
+                        point: 0,
+                        params: Vec::new(),
+                        policy: p.clone(),
+                        replication: *rep,
+                        metric: m.clone(),
+                        value: *v,
+                    });
+                }
+            }
+        }
+        Tidy {
+            params: Vec::new(),
+            rows,
+        }
+    }
+
+    /// Parses a run's `summary.csv` or a sweep's `results.csv` (told apart by the header).
+    pub fn parse_csv(bytes: &[u8]) -> Result<Tidy, String> {
+        let mut rd = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(bytes);
+        let header: Vec<String> = rd
+            .headers()
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let n = header.len();
+        let tail = ["policy", "replication", "metric", "value"];
+        if n < 4 || header[n - 4..] != tail {
+            return Err(format!(
+                "unexpected header `{}`: expected `…,policy,replication,metric,value`",
+                header.join(",")
+            ));
+        }
+        let sweep = header.first().map(String::as_str) == Some("point");
+        let params: Vec<String> = if sweep {
+            header[1..n - 4].to_vec()
+        } else if n == 4 {
+            Vec::new()
+        } else {
+            return Err(format!("unexpected header `{}`", header.join(",")));
+        };
+        let mut rows = Vec::new();
+        for (i, rec) in rd.records().enumerate() {
+            let rec = rec.map_err(|e| e.to_string())?;
+            let line = i + 2;
+            if rec.len() != n {
+                return Err(format!("line {line}: {} fields, expected {n}", rec.len()));
+            }
+            let point = if sweep {
+                rec[0]
+                    .parse::<usize>()
+                    .map_err(|_| format!("line {line}: bad point `{}`", &rec[0]))?
+            } else {
+                0
+            };
+            let params = if sweep {
+                rec.iter().skip(1).take(n - 5).map(str::to_string).collect()
+            } else {
+                Vec::new()
+            };
+            rows.push(TidyRow {
+                point,
+                params,
+                policy: rec[n - 4].to_string(),
+                replication: rec[n - 3]
+                    .parse::<u32>()
+                    .map_err(|_| format!("line {line}: bad replication `{}`", &rec[n - 3]))?,
+                metric: rec[n - 2].to_string(),
+                value: parse_value(&rec[n - 1]).map_err(|e| format!("line {line}: {e}"))?,
+            });
+        }
+        Ok(Tidy { params, rows })
+    }
+
+    /// Loads the tidy table of an output directory: `results.csv` (sweep) or `summary.csv` (run).
+    pub fn load_dir(dir: &Path) -> Result<Tidy, String> {
+        for name in ["results.csv", "summary.csv"] {
+            let path = dir.join(name);
+            if name == "summary.csv" && !path.exists() {
+                break;
+            }
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    return Tidy::parse_csv(&bytes).map_err(|e| format!("{}: {e}", path.display()));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            }
+        }
+        Err(format!(
+            "{}: no results.csv (sweep) or summary.csv (run) found",
+            dir.display()
+        ))
+    }
+
+    /// Number of distinct sweep points.
+    pub fn points(&self) -> usize {
+        let mut pts: Vec<usize> = self.rows.iter().map(|r| r.point).collect();
+        pts.sort_unstable();
+        pts.dedup();
+        pts.len()
+    }
+
+    /// Policy names in first-appearance order.
+    pub fn policies(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in &self.rows {
+            if !out.contains(&r.policy) {
+                out.push(r.policy.clone());
+            }
+        }
+        out
+    }
+
+    /// Statistics per (point, policy), in first-appearance order, with 95 % Student-t intervals.
+    pub fn groups(&self) -> Vec<Group> {
+        let mut groups: Vec<Group> = Vec::new();
+        let mut i = 0;
+        while i < self.rows.len() {
+            let (point, policy) = (self.rows[i].point, &self.rows[i].policy);
+            let mut names: Vec<String> = Vec::new();
+            let mut vals: Vec<Vec<f64>> = Vec::new();
+            let mut j = i;
+            while j < self.rows.len()
+                && self.rows[j].point == point
+                && &self.rows[j].policy == policy
+            {
+                let r = &self.rows[j];
+                match names.iter().position(|m| m == &r.metric) {
+                    Some(k) => vals[k].push(r.value),
+                    None => {
+                        names.push(r.metric.clone());
+                        vals.push(vec![r.value]);
+                    }
+                }
+                j += 1;
+            }
+            groups.push(Group {
+                point,
+                params: self.rows[i].params.clone(),
+                policy: policy.clone(),
+                metrics: names
+                    .into_iter()
+                    .zip(vals)
+                    .map(|(m, xs)| (m, summarize(&xs, 0.95)))
+                    .collect(),
+            });
+            i = j;
+        }
+        groups
+    }
+
+    /// The values of `metric` for one (point, policy), one per replication, in file order.
+    pub fn values(&self, point: usize, policy: &str, metric: &str) -> Vec<f64> {
+        self.rows
+            .iter()
+            .filter(|r| r.point == point && r.policy == policy && r.metric == metric)
+            .map(|r| r.value)
+            .collect()
+    }
+}
+
+/// Quantile of a latency percentile metric name: `latency_p50_s` → 0.5, `latency_p999_s` →
+/// 0.999, `latency_p5_s` → 0.05; `latency_max_s` → 1.
+pub fn latency_quantile(metric: &str) -> Option<f64> {
+    let mid = metric.strip_prefix("latency_")?.strip_suffix("_s")?;
+    if mid == "max" {
+        return Some(1.0);
+    }
+    let digits = mid.strip_prefix('p')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if digits.len() == 1 {
+        return Some(digits.parse::<f64>().ok()? / 100.0);
+    }
+    format!("0.{digits}").parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_names() {
+        assert_eq!(latency_quantile("latency_p50_s"), Some(0.5));
+        assert_eq!(latency_quantile("latency_p999_s"), Some(0.999));
+        assert_eq!(latency_quantile("latency_p5_s"), Some(0.05));
+        assert_eq!(latency_quantile("latency_max_s"), Some(1.0));
+        assert_eq!(latency_quantile("latency_mean_s"), None);
+    }
+
+    #[test]
+    fn parses_both_layouts() {
+        let run = Tidy::parse_csv(b"policy,replication,metric,value\na,0,x,1\na,1,x,\n").unwrap();
+        assert!(run.params.is_empty());
+        assert_eq!(run.rows.len(), 2);
+        assert!(run.rows[1].value.is_nan());
+        let sweep = Tidy::parse_csv(
+            b"point,rate,policy,replication,metric,value\n0,10/s,a,0,x,1\n0,10/s,a,1,x,3\n1,\"{ a = 1, b = 2 }\",a,0,x,2\n",
+        )
+        .unwrap();
+        assert_eq!(sweep.params, vec!["rate".to_string()]);
+        assert_eq!(sweep.rows[2].params, vec!["{ a = 1, b = 2 }".to_string()]);
+        let g = sweep.groups();
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].get("x").unwrap().mean, 2.0);
+        assert_eq!(g[0].get("x").unwrap().n, 2);
+    }
+}
