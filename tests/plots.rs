@@ -253,3 +253,42 @@ fn sweep_figures_have_bands_against_the_swept_key() {
     assert!(md.contains("| point | `workload.arrivals.rate` | policy |"));
     assert!(md.contains("| P2 | 30/s | hybrid |"));
 }
+
+#[test]
+fn keepalive_tradeoff_is_drawn_for_multi_function_runs() {
+    // A run's summary.csv with the trade-off metrics of three keep-alive policies.
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("policy,replication,metric,value\n");
+    for (p, cold, idle) in [
+        ("no-keepalive", 100.0, 0.0),
+        ("fixed-10m", 59.0, 3.0e8),
+        ("hybrid-histogram", 50.0, 2.8e8),
+    ] {
+        for rep in 0..2 {
+            csv.push_str(&format!(
+                "{p},{rep},cold_start_pct_p75_functions,{}\n",
+                cold + rep as f64
+            ));
+            csv.push_str(&format!(
+                "{p},{rep},idle_memory_gb_s,{}\n",
+                idle * (1.0 + 0.01 * rep as f64)
+            ));
+        }
+    }
+    std::fs::write(dir.path().join("summary.csv"), csv).unwrap();
+    let plots = plot::plot_dir(dir.path()).unwrap();
+    assert!(
+        plots.iter().any(|p| p.stem == "keepalive_tradeoff"),
+        "{:?}",
+        plots.iter().map(|p| &p.stem).collect::<Vec<_>>()
+    );
+    check_svg(
+        &dir.path().join("plots/keepalive_tradeoff.svg"),
+        &[
+            "relative to fixed-10m",
+            "75th percentile over functions (%)",
+            "hybrid-histogram",
+        ],
+    );
+    check_png(&dir.path().join("plots/keepalive_tradeoff.png"));
+}

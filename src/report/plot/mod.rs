@@ -94,6 +94,12 @@ pub fn plot_all(dir: &Path, tidy: &Tidy, timeseries: Option<&[u8]>) -> Result<Ve
         let files = save(&fig, &out, "cost_vs_slo")?;
         emit("cost_vs_slo", caption, files);
     }
+    if tidy.points() == 1
+        && let Some((fig, caption)) = keepalive_tradeoff(&groups, &style_of)
+    {
+        let files = save(&fig, &out, "keepalive_tradeoff")?;
+        emit("keepalive_tradeoff", caption, files);
+    }
     for (k, key) in tidy.params.iter().enumerate() {
         for (metric, name, y_label, scale) in [
             ("cost_total_usd", "cost", "cost per run ($)", 1.0),
@@ -506,4 +512,66 @@ fn timeseries_figure(
         panels.push(mk(vms, "VMs running"));
     }
     Ok((!panels.is_empty()).then_some(LineFigure { panels }))
+}
+
+/// The keep-alive trade-off of "Serverless in the Wild" (its Fig. 15 style): per policy, the 75th
+/// percentile over functions of the cold-start percentage against wasted memory time,
+/// normalised to the `fixed-10m` policy if there is one (else to the largest). Drawn when the
+/// runs have several trace functions.
+fn keepalive_tradeoff(
+    groups: &[Group],
+    style_of: &dyn Fn(&str) -> usize,
+) -> Option<(ScatterFigure, String)> {
+    let y_metric = "cold_start_pct_p75_functions";
+    let x_metric = "idle_memory_gb_s";
+    let with: Vec<&Group> = groups
+        .iter()
+        .filter(|g| g.get(y_metric).is_some() && g.get(x_metric).is_some())
+        .collect();
+    if with.len() < 2 {
+        return None;
+    }
+    let reference = with
+        .iter()
+        .find(|g| g.policy == "fixed-10m")
+        .and_then(|g| g.get(x_metric).map(|s| ("fixed-10m", s.mean)))
+        .or_else(|| {
+            with.iter()
+                .filter_map(|g| g.get(x_metric).map(|s| s.mean))
+                .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+                .map(|m| ("the largest", m))
+        })?;
+    if !(reference.1 > 0.0) {
+        return None;
+    }
+    let points = with
+        .iter()
+        .map(|g| ErrPoint {
+            style: style_of(&g.policy),
+            x: interval(g.get(x_metric).expect("filtered"), 1.0 / reference.1),
+            y: interval(g.get(y_metric).expect("filtered"), 1.0),
+            note: String::new(),
+        })
+        .collect();
+    let mut legend: Vec<(String, usize)> = Vec::new();
+    for g in &with {
+        if !legend.iter().any(|(p, _)| *p == g.policy) {
+            legend.push((g.policy.clone(), style_of(&g.policy)));
+        }
+    }
+    Some((
+        ScatterFigure {
+            x_label: format!(
+                "wasted memory time (idle GB-s, relative to {})",
+                reference.0
+            ),
+            y_label: "cold starts, 75th percentile over functions (%)".into(),
+            points,
+            legend,
+        },
+        format!(
+            "Keep-alive trade-off: per policy, the 75th percentile over functions of the cold-start percentage against the idle (wasted) memory time relative to {}; mean over replications with 95 % intervals.",
+            reference.0
+        ),
+    ))
 }
