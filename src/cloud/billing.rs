@@ -28,6 +28,8 @@ pub struct Ledger {
     pub storage_gets: u64,
     /// Bytes moved through storage (PUT + GET).
     pub storage_bytes: u128,
+    /// Dollars charged for data transfer (payload and network prices).
+    pub transfer_usd: f64,
 }
 
 /// Dollar amounts by component.
@@ -41,12 +43,14 @@ pub struct Costs {
     pub vm: f64,
     /// Storage request fees.
     pub storage: f64,
+    /// Data transfer (payloads between stages, network between VM pools).
+    pub transfer: f64,
 }
 
 impl Costs {
     /// Sum of all components.
     pub fn total(&self) -> f64 {
-        self.faas_compute + self.faas_requests + self.vm + self.storage
+        self.faas_compute + self.faas_requests + self.vm + self.storage + self.transfer
     }
 }
 
@@ -124,6 +128,7 @@ impl Ledger {
             faas_requests: self.faas_requests as f64 * p.per_request,
             vm: self.vm_dollar_seconds_per_hour / 3600.0,
             storage: self.storage_puts as f64 * p.put + self.storage_gets as f64 * p.get,
+            transfer: self.transfer_usd,
         }
     }
 }

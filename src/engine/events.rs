@@ -47,6 +47,13 @@ pub enum Event {
         /// VM id.
         vm: u32,
     },
+    /// A task's input arrived where it runs (after a hand-off transfer): place it.
+    TaskReady {
+        /// Task key.
+        task: u32,
+        /// Task sequence.
+        seq: u32,
+    },
     /// A throttled invocation retries.
     Retry {
         /// Task key.

@@ -15,11 +15,11 @@ use rand::RngExt;
 
 use crate::cloud::billing::{Ledger, billed_ms};
 use crate::cloud::faas::{Acquire, ColdMode, Faas, Throttle, Timer};
-use crate::cloud::storage::Transfer;
+use crate::cloud::storage::{Handoff, Transfer};
 use crate::cloud::vm::{Placement, Pool};
 use crate::kernel::rng::{self, streams};
 use crate::kernel::{EventQueue, Integral, SimDuration, SimRng, SimTime, StreamFamily};
-use crate::policy::{self, Backend, Policy, ScaleAction, View};
+use crate::policy::{self, Backend, Policy, ScaleAction, TaskInfo, View};
 use crate::report::{FunctionStats, RunResult, Sample};
 use crate::scenario::Scenario;
 use crate::scenario::StageService;
@@ -97,6 +97,7 @@ struct Counters {
     slo_violations: u64,
     wait_sum_ns: u128,
     waits: u64,
+    waited: u64,
     tasks_vm: Vec<u64>,
     tasks_faas: Vec<u64>,
     exits: Vec<u64>,
@@ -144,6 +145,12 @@ struct Sim<'a> {
     dynamic_keep_alive: bool,
     /// Per function: generation of the pending pre-warm, and the keep-alive it will get.
     prewarm: Vec<(u32, SimDuration)>,
+    /// Per `stage × pools + pool`: the index of the stage's profiled service on that pool.
+    vm_profile: Vec<Option<u16>>,
+    /// Per function: the index of its stage's profiled service at its memory.
+    faas_profile: Vec<Option<u16>>,
+    /// Some stage may exit early (requests draw `exit_u`).
+    has_exits: bool,
 }
 
 impl<'a> Sim<'a> {
@@ -197,6 +204,27 @@ impl<'a> Sim<'a> {
             pools.push(pool);
         }
         let n_stages = sc.stages.len();
+        let profile_index = |st: &crate::scenario::Stage, d: Option<&crate::workload::Dist>| {
+            d.and_then(|d| {
+                st.service_on
+                    .iter()
+                    .position(|(_, x)| std::ptr::eq(x, d))
+                    .map(|i| i as u16)
+            })
+        };
+        let mut vm_profile = Vec::with_capacity(n_stages * pools.len());
+        for st in &sc.stages {
+            for p in &pools {
+                vm_profile.push(profile_index(st, st.service_on_vm(&p.config.instance.name)));
+            }
+        }
+        let faas_profile = (0..n_functions)
+            .map(|f| {
+                let st = &sc.stages[f / n_classes];
+                profile_index(st, st.service_on_function(faas.functions[f].memory_mb))
+            })
+            .collect();
+        let has_exits = sc.stages.iter().any(|st| st.exit > 0.0);
         let mut sim = Sim {
             sc,
             policy,
@@ -230,6 +258,7 @@ impl<'a> Sim<'a> {
                 slo_violations: 0,
                 wait_sum_ns: 0,
                 waits: 0,
+                waited: 0,
                 tasks_vm: vec![0; n_stages],
                 tasks_faas: vec![0; n_stages],
                 exits: vec![0; n_stages],
@@ -248,6 +277,9 @@ impl<'a> Sim<'a> {
             pc_per_function: pc,
             dynamic_keep_alive,
             prewarm: vec![(0, SimDuration::ZERO); n_functions],
+            vm_profile,
+            faas_profile,
+            has_exits,
         };
         sim.next_arrival = sim.arrivals.next();
         if let Some(iv) = sim.policy.tick_interval() {
@@ -320,15 +352,21 @@ impl<'a> Sim<'a> {
         }
         self.in_flight += 1;
         self.in_system.set(t, self.in_flight);
-        let req = self.requests.insert(Request::new(
+        let mut request = Request::new(
             t,
             measured,
             self.request_rngs.get(idx),
             a.class,
             a.service,
-        )) as u32;
+            idx,
+        );
+        if self.has_exits {
+            request.exit_u = request.rng.random::<f64>();
+        }
+        let req = self.requests.insert(request) as u32;
         let input = self.sc.input_bytes;
         if input > 0 {
+            self.ledger.transfer_usd += self.sc.data.payload.cost(input);
             let delay = self.sc.data.payload.time(input);
             let _ = self.queue.push(t + delay, Event::StageReady { req });
         } else {
@@ -366,6 +404,7 @@ impl<'a> Sim<'a> {
                 }
             }
             Event::Retry { task, seq } => self.retry(task, seq),
+            Event::TaskReady { task, seq } => self.task_ready(task, seq),
             Event::ThrottleWake => {
                 self.wake_pending = false;
                 self.serve_throttled();
@@ -406,11 +445,31 @@ impl<'a> Sim<'a> {
             && stage.output > 0
             && s + 1 < self.sc.stages.len())
         .then(|| self.sc.data.storage.time(stage.output));
+        let previous = self.requests[req as usize].last_backend;
+        // Activations move only when the next task runs elsewhere (`handoff = "on-change"`).
+        let handoff = (s > 0 && self.sc.stages[s - 1].handoff == Handoff::OnChange)
+            .then(|| self.sc.stages[s - 1].handoff_bytes());
         for _ in 0..stage.tasks {
+            let r = &self.requests[req as usize];
+            let info = TaskInfo {
+                stage: s,
+                request: r.index,
+                arrival: r.arrival,
+                previous,
+            };
+            let backend = self.policy.route(&view!(self), &info);
+            let profile = match backend {
+                Backend::Faas => {
+                    let f = self.stage_fn[s * self.n_classes + r.class as usize];
+                    self.faas_profile[f as usize]
+                }
+                Backend::Vm(p) => self.vm_profile[s * self.pools.len() + p as usize],
+            };
             let r = &mut self.requests[req as usize];
-            let service = match &stage.service {
-                StageService::Dist(d) => d.sample(&mut r.rng),
-                StageService::FromTrace => r.trace_service.unwrap_or_default(),
+            let service = match (profile, &stage.service) {
+                (Some(i), _) => stage.service_on[i as usize].1.sample(&mut r.rng),
+                (None, StageService::Dist(d)) => d.sample(&mut r.rng),
+                (None, StageService::FromTrace) => r.trace_service.unwrap_or_default(),
             };
             // Storage requests are billed when they happen: GETs when the task starts, the PUT
             // when it finishes (a task aborted or cancelled before then pays neither).
@@ -431,6 +490,7 @@ impl<'a> Sim<'a> {
                 state: TaskState::Queued,
                 loc: Loc::None,
                 service,
+                profiled: profile.is_some(),
                 extra,
                 enqueued: now,
                 attempts: 0,
@@ -440,21 +500,54 @@ impl<'a> Sim<'a> {
             if stage.tasks > 1 {
                 r.siblings.push((task, self.task_seq));
             }
-            let backend = self.policy.route(&view!(self), s);
-            if self.requests[req as usize].measured {
+            if r.measured {
                 match backend {
                     Backend::Faas => self.counters.tasks_faas[s] += 1,
                     Backend::Vm(_) => self.counters.tasks_vm[s] += 1,
                 }
             }
-            match backend {
-                Backend::Faas => self.invoke(task),
-                Backend::Vm(pool) => self.place_on_vm(task, pool),
+            let transit = handoff.and_then(|(bytes, compress)| {
+                let link = match (previous, backend) {
+                    (Some(Backend::Vm(a)), Backend::Vm(b)) if a == b => return None,
+                    (Some(Backend::Vm(_)), Backend::Vm(_)) => &self.sc.data.network,
+                    _ => &self.sc.data.payload,
+                };
+                self.ledger.transfer_usd += link.cost(bytes);
+                Some(compress + link.time(bytes))
+            });
+            match transit {
+                Some(delay) => {
+                    let t = &mut self.tasks[task as usize];
+                    t.loc = Loc::Transit { to: backend };
+                    t.enqueued = now + delay;
+                    let seq = t.seq;
+                    let _ = self.queue.push(now + delay, Event::TaskReady { task, seq });
+                }
+                None => self.place(task, backend),
             }
             // A failed task may have dropped the request.
             if !self.requests.contains(req as usize) {
                 return;
             }
+        }
+    }
+
+    /// Hands `task` to the backend it was routed to.
+    fn place(&mut self, task: u32, backend: Backend) {
+        match backend {
+            Backend::Faas => self.invoke(task),
+            Backend::Vm(pool) => self.place_on_vm(task, pool),
+        }
+    }
+
+    /// A task's input arrived after a hand-off: place it (unless its stage already ended).
+    fn task_ready(&mut self, task: u32, seq: u32) {
+        let Some(t) = self.tasks.get(task as usize) else {
+            return;
+        };
+        if let (true, Loc::Transit { to }) = (t.seq == seq, t.loc) {
+            self.tasks[task as usize].loc = Loc::None;
+            self.place(task, to);
         }
     }
 
@@ -508,10 +601,12 @@ impl<'a> Sim<'a> {
         let func = self.function_of(task);
         match self.faas.acquire(func, now, &mut self.platform_rng) {
             Acquire::Warm(inst) => {
-                let exec = t
-                    .service
-                    .mul_f64(self.faas.slowdown(func, stage.parallelism))
-                    + t.extra;
+                let exec = if t.profiled {
+                    t.service
+                } else {
+                    t.service
+                        .mul_f64(self.faas.slowdown(func, stage.parallelism))
+                } + t.extra;
                 let overhead = self.sc.faas.warm_start.sample(&mut self.platform_rng);
                 self.bill_invocation(inst, exec);
                 self.begin(task, Loc::Faas { inst }, now + overhead + exec);
@@ -523,10 +618,12 @@ impl<'a> Sim<'a> {
                 let (total, billed) = match self.sc.faas.cold_mode {
                     ColdMode::ReplacesService => (cold, cold),
                     ColdMode::AddsToService => {
-                        let exec = t
-                            .service
-                            .mul_f64(self.faas.slowdown(func, stage.parallelism))
-                            + t.extra;
+                        let exec = if t.profiled {
+                            t.service
+                        } else {
+                            t.service
+                                .mul_f64(self.faas.slowdown(func, stage.parallelism))
+                        } + t.extra;
                         let billed = if self.sc.faas.bill_init {
                             exec + cold
                         } else {
@@ -605,10 +702,12 @@ impl<'a> Sim<'a> {
         let now = self.now();
         let t = &self.tasks[task as usize];
         let stage = &self.sc.stages[t.stage as usize];
-        let exec = t
-            .service
-            .mul_f64(self.pools[pool as usize].slowdown(stage.parallelism))
-            + t.extra;
+        let exec = if t.profiled {
+            t.service
+        } else {
+            t.service
+                .mul_f64(self.pools[pool as usize].slowdown(stage.parallelism))
+        } + t.extra;
         self.begin(task, Loc::Vm { pool, vm }, now + exec);
     }
 
@@ -623,6 +722,7 @@ impl<'a> Sim<'a> {
         if self.requests[t.req as usize].measured {
             self.counters.wait_sum_ns += wait.as_nanos() as u128;
             self.counters.waits += 1;
+            self.counters.waited += u64::from(wait > SimDuration::ZERO);
         }
         let _ = self.queue.push(done_at, Event::TaskDone { task, seq });
     }
@@ -655,10 +755,19 @@ impl<'a> Sim<'a> {
         // Quorum reached: cancel the rest, then exit or move on.
         self.cancel_siblings(req);
         let r = &mut self.requests[req as usize];
-        let exit = stage.exit > 0.0 && r.rng.random::<f64>() < stage.exit;
+        r.last_backend = Some(match loc {
+            Loc::Vm { pool, .. } => Backend::Vm(pool),
+            _ => Backend::Faas,
+        });
         let last = s + 1 == self.sc.stages.len();
+        let mut exit = false;
+        if !last && stage.exit > 0.0 {
+            // The request survives stage s while its draw stays below the survival probability.
+            r.survival *= 1.0 - stage.exit;
+            exit = r.exit_u >= r.survival;
+        }
         if exit || last {
-            if exit && !last && r.measured {
+            if exit && r.measured {
                 self.counters.exits[s] += 1;
             }
             let out = stage.output;
@@ -672,13 +781,12 @@ impl<'a> Sim<'a> {
             return;
         }
         r.stage += 1;
-        let delay = match stage.transfer {
-            Transfer::Payload if stage.output > 0 => Some(
-                self.sc
-                    .data
-                    .payload
-                    .time(stage.output * stage.quorum as u64),
-            ),
+        let delay = match (stage.transfer, stage.handoff) {
+            (Transfer::Payload, Handoff::Always) if stage.output > 0 => {
+                let (bytes, compress) = stage.handoff_bytes();
+                self.ledger.transfer_usd += self.sc.data.payload.cost(bytes);
+                Some(compress + self.sc.data.payload.time(bytes))
+            }
             _ => None,
         };
         match delay {
@@ -720,7 +828,7 @@ impl<'a> Sim<'a> {
                     self.fill_vm(pool, vm);
                 }
             }
-            Loc::None | Loc::FaasQueued | Loc::VmQueued { .. } => {}
+            Loc::None | Loc::FaasQueued | Loc::VmQueued { .. } | Loc::Transit { .. } => {}
         }
     }
 
@@ -982,6 +1090,14 @@ impl<'a> Sim<'a> {
                 },
             ),
             ("wait_mean_s".into(), mean(c.wait_sum_ns, c.waits)),
+            (
+                "wait_probability".into(),
+                if c.waits == 0 {
+                    f64::NAN
+                } else {
+                    c.waited as f64 / c.waits as f64
+                },
+            ),
             ("throughput_rps".into(), c.completed as f64 / window),
             ("arrival_rate_rps".into(), c.requests as f64 / window),
             (
@@ -1005,6 +1121,7 @@ impl<'a> Sim<'a> {
             ("cost_faas_requests_usd".into(), costs.faas_requests),
             ("cost_vm_usd".into(), costs.vm),
             ("cost_storage_usd".into(), costs.storage),
+            ("cost_transfer_usd".into(), costs.transfer),
             ("storage_puts".into(), self.ledger.storage_puts as f64),
             ("storage_gets".into(), self.ledger.storage_gets as f64),
             (

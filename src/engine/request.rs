@@ -1,6 +1,7 @@
 //! Per-request and per-task state.
 
 use crate::kernel::{SimDuration, SimRng, SimTime};
+use crate::policy::Backend;
 
 /// A request in flight.
 pub struct Request {
@@ -23,6 +24,15 @@ pub struct Request {
     pub class: u32,
     /// Service time recorded in its trace record.
     pub trace_service: Option<SimDuration>,
+    /// Arrival index.
+    pub index: u64,
+    /// Uniform draw deciding where the request exits: it survives stage k while it is below
+    /// the survival probability past k (so every policy sees the same exits).
+    pub exit_u: f64,
+    /// Probability of surviving the stages completed so far.
+    pub survival: f64,
+    /// Where the last completed stage ran.
+    pub last_backend: Option<Backend>,
 }
 
 impl Request {
@@ -33,6 +43,7 @@ impl Request {
         rng: SimRng,
         class: u32,
         trace_service: Option<SimDuration>,
+        index: u64,
     ) -> Self {
         Request {
             arrival,
@@ -44,6 +55,10 @@ impl Request {
             measured,
             class,
             trace_service,
+            index,
+            exit_u: 1.0,
+            survival: 1.0,
+            last_backend: None,
         }
     }
 }
@@ -71,6 +86,11 @@ pub enum Loc {
     },
     /// Waiting for FaaS capacity.
     FaasQueued,
+    /// Its input is on the way to the backend it was routed to.
+    Transit {
+        /// The backend.
+        to: Backend,
+    },
     /// Waiting in a VM pool.
     VmQueued {
         /// Pool index.
@@ -97,8 +117,10 @@ pub struct Task {
     pub state: TaskState,
     /// Location.
     pub loc: Loc,
-    /// Service time on one vCPU.
+    /// Service time on one vCPU, or on the resource it was profiled on (`profiled`).
     pub service: SimDuration,
+    /// The service time was drawn from a profile of the resource it runs on: no vCPU scaling.
+    pub profiled: bool,
     /// Data-movement time inside the task (storage GET/PUT).
     pub extra: SimDuration,
     /// When it was created (for queue waits).

@@ -1,7 +1,7 @@
 //! The baseline policies every study compares against: all-FaaS, a fixed VM fleet, threshold
 //! autoscaling of VMs, and the hybrid "VMs take the base load, functions the overflow".
 
-use super::{Backend, Deployment, Policy, PoolPlan, ScaleAction, View};
+use super::{Backend, Deployment, Policy, PoolPlan, ScaleAction, TaskInfo, View};
 use crate::cloud::pricing::InstanceType;
 use crate::kernel::{SimDuration, SimTime};
 use crate::scenario::Scenario;
@@ -39,7 +39,7 @@ impl Policy for AllFaas {
             provisioned_concurrency: self.provisioned,
         }
     }
-    fn route(&mut self, _: &View, _: usize) -> Backend {
+    fn route(&mut self, _: &View, _: &TaskInfo) -> Backend {
         Backend::Faas
     }
 }
@@ -66,7 +66,7 @@ impl Policy for VmFixed {
             ..Deployment::default()
         }
     }
-    fn route(&mut self, _: &View, _: usize) -> Backend {
+    fn route(&mut self, _: &View, _: &TaskInfo) -> Backend {
         Backend::Vm(0)
     }
 }
@@ -154,7 +154,7 @@ impl Policy for VmAutoscale {
             ..Deployment::default()
         }
     }
-    fn route(&mut self, _: &View, _: usize) -> Backend {
+    fn route(&mut self, _: &View, _: &TaskInfo) -> Backend {
         Backend::Vm(0)
     }
     fn tick_interval(&self) -> Option<SimDuration> {
@@ -213,7 +213,7 @@ impl Policy for Hybrid {
             ..Deployment::default()
         }
     }
-    fn route(&mut self, view: &View, _: usize) -> Backend {
+    fn route(&mut self, view: &View, _: &TaskInfo) -> Backend {
         let pool = &view.pools[0];
         if pool.free_slots() > 0 || pool.queued < self.max_queue && pool.running > 0 {
             Backend::Vm(0)

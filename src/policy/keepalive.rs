@@ -17,7 +17,7 @@
 //!   `forecast × (1 − 0.15)` and keeps the instance for `0.3 × forecast` — the ARIMA
 //!   substitution is a documented simplification.
 
-use super::{Backend, Deployment, KeepAlive, Policy, View};
+use super::{Backend, Deployment, KeepAlive, Policy, TaskInfo, View};
 use crate::kernel::{SimDuration, SimTime};
 use crate::scenario::Scenario;
 
@@ -176,7 +176,7 @@ impl Policy for HybridHistogram {
             ..Deployment::default()
         }
     }
-    fn route(&mut self, _: &View, _: usize) -> Backend {
+    fn route(&mut self, _: &View, _: &TaskInfo) -> Backend {
         Backend::Faas
     }
     fn dynamic_keep_alive(&self) -> bool {

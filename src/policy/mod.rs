@@ -6,6 +6,9 @@
 
 pub mod baseline;
 pub mod keepalive;
+pub mod libra;
+pub mod profile;
+pub mod serflow;
 
 use crate::cloud::faas::Faas;
 use crate::cloud::pricing::InstanceType;
@@ -75,6 +78,19 @@ pub struct KeepAlive {
     pub keep_alive: SimDuration,
 }
 
+/// What a policy knows about a task it routes.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskInfo {
+    /// Stage index.
+    pub stage: usize,
+    /// The request's arrival index (0, 1, 2, … in arrival order).
+    pub request: u64,
+    /// The request's arrival time.
+    pub arrival: SimTime,
+    /// Where the request's previous stage ran (`None` at the first stage).
+    pub previous: Option<Backend>,
+}
+
 /// A read-only view of the simulation for policies.
 pub struct View<'a> {
     /// Current time.
@@ -93,8 +109,8 @@ pub trait Policy: Send {
     fn name(&self) -> &str;
     /// The deployment at time zero.
     fn deployment(&self, scenario: &Scenario) -> Deployment;
-    /// The backend for one task of `stage`.
-    fn route(&mut self, view: &View, stage: usize) -> Backend;
+    /// The backend for one task.
+    fn route(&mut self, view: &View, task: &TaskInfo) -> Backend;
     /// How often [`Policy::on_tick`] runs (`None`: never).
     fn tick_interval(&self) -> Option<SimDuration> {
         None
@@ -150,34 +166,38 @@ pub fn build(spec: &PolicySpec, scenario: &Scenario) -> Box<dyn Policy> {
             vms: *vms,
             instance: instance(i),
         }),
-        PolicySpec::VmAutoscale {
-            instance: i,
-            min,
-            max,
-            initial,
-            scale_out_above,
-            scale_in_below,
-            interval,
-            cooldown,
-            step,
-            ..
-        } => {
-            let min = min.unwrap_or(1);
+        PolicySpec::VmAutoscale(a) | PolicySpec::AllVm(a) => {
+            let min = a.min.unwrap_or(1);
             Box::new(VmAutoscale::new(
                 name,
-                instance(i),
+                instance(&a.instance),
                 AutoscaleRule {
                     min,
-                    max: max.unwrap_or(100),
-                    initial: initial.unwrap_or(min.max(1)),
-                    out_above: scale_out_above.map(|p| p.0).unwrap_or(0.7),
-                    in_below: scale_in_below.map(|p| p.0).unwrap_or(0.3),
-                    interval: interval.map(|d| d.0).unwrap_or(SimDuration::from_secs(30)),
-                    cooldown: cooldown.map(|d| d.0).unwrap_or(SimDuration::from_secs(120)),
-                    step: step.unwrap_or(1),
+                    max: a.max.unwrap_or(100),
+                    initial: a.initial.unwrap_or(min.max(1)),
+                    out_above: a.scale_out_above.map(|p| p.0).unwrap_or(0.7),
+                    in_below: a.scale_in_below.map(|p| p.0).unwrap_or(0.3),
+                    interval: a
+                        .interval
+                        .map(|d| d.0)
+                        .unwrap_or(SimDuration::from_secs(30)),
+                    cooldown: a
+                        .cooldown
+                        .map(|d| d.0)
+                        .unwrap_or(SimDuration::from_secs(120)),
+                    step: a.step.unwrap_or(1),
                 },
             ))
         }
+        PolicySpec::Libra(l) => {
+            Box::new(libra::Libra::new(name, instance(&l.instance), l, scenario))
+        }
+        PolicySpec::Serflow(f) => Box::new(serflow::Serflow::new(
+            name,
+            instance(&f.instance),
+            f,
+            scenario,
+        )),
         PolicySpec::HybridHistogram {
             range,
             bin,

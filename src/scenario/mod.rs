@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cloud::faas::{ColdMode, CpuCurve, FaasConfig, Reuse, Throttle};
 use crate::cloud::pricing::{self, InstanceType, LambdaPreset};
-use crate::cloud::storage::{DataConfig, Link, Transfer};
+use crate::cloud::storage::{DataConfig, Handoff, Link, Transfer};
 use crate::cloud::vm::VmConfig;
 use crate::cloud::{billing::Prices, coldstart_data};
 use crate::kernel::SimDuration;
@@ -82,6 +82,63 @@ pub struct Stage {
     pub transfer: Transfer,
     /// Function memory for this stage (MB), if overridden.
     pub memory_mb: Option<u32>,
+    /// Profiled service times per resource (used as drawn, without vCPU scaling).
+    pub service_on: Vec<(Resource, Dist)>,
+    /// When the output moves to the next stage.
+    pub handoff: Handoff,
+    /// Compression ratio of the output (≥ 1).
+    pub compression: f64,
+    /// Compression speed in raw bytes per second (`None`: free).
+    pub compression_throughput: Option<f64>,
+}
+
+/// A resource a stage's service time was profiled on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// One slot of a VM of this instance type.
+    Instance(String),
+    /// A function of any memory size.
+    Function,
+    /// A function of this memory (MB).
+    FunctionMemory(u32),
+}
+
+impl Stage {
+    /// The profiled distribution for a VM slot of `instance`, if any.
+    pub fn service_on_vm(&self, instance: &str) -> Option<&Dist> {
+        self.service_on
+            .iter()
+            .find(|(r, _)| matches!(r, Resource::Instance(n) if n == instance))
+            .map(|(_, d)| d)
+    }
+
+    /// The profiled distribution for a function of `memory_mb`, if any (an exact memory
+    /// first, then `function`).
+    pub fn service_on_function(&self, memory_mb: u32) -> Option<&Dist> {
+        let exact = self
+            .service_on
+            .iter()
+            .find(|(r, _)| *r == Resource::FunctionMemory(memory_mb));
+        exact
+            .or_else(|| {
+                self.service_on
+                    .iter()
+                    .find(|(r, _)| *r == Resource::Function)
+            })
+            .map(|(_, d)| d)
+    }
+
+    /// Bytes of the output that cross the network (after compression) and the time to
+    /// compress them.
+    pub fn handoff_bytes(&self) -> (u64, SimDuration) {
+        let raw = self.output * self.quorum as u64;
+        let sent = (raw as f64 / self.compression).ceil() as u64;
+        let t = self
+            .compression_throughput
+            .map(|bps| SimDuration::from_secs_f64(raw as f64 / bps))
+            .unwrap_or_default();
+        (sent, t)
+    }
 }
 
 /// Where a stage's service times come from.
@@ -361,7 +418,7 @@ impl Validator<'_> {
         let (vm, instance_types) = self.vm(&s)?;
         let data = self.data(&s)?;
         let trace_service = matches!(&arrivals, ArrivalModel::Trace(t) if t.has_service());
-        let stages = self.stages(&s, &data, trace_service)?;
+        let stages = self.stages(&s, &data, trace_service, &instance_types)?;
         if s.policy.is_empty() {
             return Err(self.err("policy", "a scenario needs at least one [[policy]]"));
         }
@@ -375,7 +432,7 @@ impl Validator<'_> {
                     format!("two policies are named \"{name}\"; give each a distinct `name`"),
                 ));
             }
-            self.check_policy(&key, p, &instance_types)?;
+            self.check_policy(&key, p, &instance_types, stages.len())?;
         }
         Ok(Scenario {
             name: s.name.clone(),
@@ -644,9 +701,19 @@ impl Validator<'_> {
             })
     }
 
+    /// A price that must be finite and ≥ 0 (default 0).
+    fn price(&self, key: &str, value: Option<f64>) -> Result<f64, ScenarioError> {
+        match value {
+            None => Ok(0.0),
+            Some(v) if v.is_finite() && v >= 0.0 => Ok(v),
+            Some(v) => Err(self.err(key, format!("price {v} must be a number ≥ 0 (dollars)"))),
+        }
+    }
+
     fn data(&self, s: &ScenarioSpec) -> Result<DataConfig, ScenarioError> {
         let p = &s.platform.payload;
         let st = &s.platform.storage;
+        let n = &s.platform.network;
         Ok(DataConfig {
             payload: Link {
                 latency: p
@@ -654,22 +721,74 @@ impl Validator<'_> {
                     .map(|d| d.0)
                     .unwrap_or(SimDuration::from_millis(1)),
                 bandwidth: p.bandwidth.map(|b| b.0).unwrap_or(100e6),
+                price_per_gb: self.price("platform.payload.price_per_gb", p.price_per_gb)?,
+                price_per_transfer: self
+                    .price("platform.payload.price_per_transfer", p.price_per_transfer)?,
+            },
+            network: Link {
+                latency: n.latency.map(|d| d.0).unwrap_or(SimDuration(200_000)),
+                bandwidth: n.bandwidth.map(|b| b.0).unwrap_or(1.25e9),
+                price_per_gb: self.price("platform.network.price_per_gb", n.price_per_gb)?,
+                price_per_transfer: 0.0,
             },
             payload_limit: p
                 .limit
                 .map(|b| b.0)
                 .unwrap_or(pricing::LAMBDA_PAYLOAD_LIMIT),
-            storage: Link {
-                latency: st
-                    .latency
+            storage: Link::free(
+                st.latency
                     .map(|d| d.0)
                     .unwrap_or(SimDuration::from_millis(20)),
-                bandwidth: st.bandwidth.map(|b| b.0).unwrap_or(80e6),
-            },
+                st.bandwidth.map(|b| b.0).unwrap_or(80e6),
+            ),
             storage_max_object: st.max_object.map(|b| b.0).unwrap_or(5_000_000_000_000),
             put_price: st.put_price.unwrap_or(pricing::S3_PUT_PER_REQUEST),
             get_price: st.get_price.unwrap_or(pricing::S3_GET_PER_REQUEST),
         })
+    }
+
+    fn service_on(
+        &self,
+        key: &str,
+        st: &spec::StageSpec,
+        instance_types: &[InstanceType],
+    ) -> Result<Vec<(Resource, Dist)>, ScenarioError> {
+        let mut out = Vec::new();
+        for (name, d) in st.service_on.iter().flatten() {
+            let k = format!("{key}.service_on.{name}");
+            let resource = if name == "function" {
+                Resource::Function
+            } else if let Some(mb) = name.strip_prefix("function:") {
+                let mb = mb
+                    .trim_end_matches("MB")
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|m| *m >= 128);
+                match mb {
+                    Some(m) => Resource::FunctionMemory(m),
+                    None => {
+                        return Err(self.err(
+                            &k,
+                            format!("`{name}`: write `function:<MB>` with a memory ≥ 128, e.g. `function:1024`"),
+                        ));
+                    }
+                }
+            } else if instance_types.iter().any(|t| t.name == *name)
+                || pricing::ec2_instance(name).is_some()
+            {
+                Resource::Instance(name.clone())
+            } else {
+                return Err(self.err(
+                    &k,
+                    format!("`{name}` is neither an instance type (a preset or one declared in [[platform.vm.instance_types]]) nor `function` / `function:<MB>`"),
+                ));
+            };
+            if matches!(d, DistSpec::FromTrace) {
+                return Err(self.err(&k, "`from-trace` is not allowed in service_on"));
+            }
+            out.push((resource, self.dist(&k, d)?));
+        }
+        Ok(out)
     }
 
     fn stages(
@@ -677,6 +796,7 @@ impl Validator<'_> {
         s: &ScenarioSpec,
         data: &DataConfig,
         trace_service: bool,
+        instance_types: &[InstanceType],
     ) -> Result<Vec<Stage>, ScenarioError> {
         if s.stage.is_empty() {
             return Err(self.err("stage", "the request plan needs at least one [[stage]]"));
@@ -737,6 +857,12 @@ impl Validator<'_> {
                     format!("request input of {prev_output} bytes exceeds the payload limit of {} bytes", data.payload_limit),
                 ));
             }
+            if st.handoff == Some(Handoff::OnChange) && transfer == Transfer::Storage {
+                return Err(self.err(
+                    &format!("{key}.handoff"),
+                    "handoff = \"on-change\" moves the output directly (payload or VM network); it cannot be combined with transfer = \"storage\"",
+                ));
+            }
             prev_output = output;
             prev_transfer = transfer;
             out.push(Stage {
@@ -760,9 +886,35 @@ impl Validator<'_> {
                 output,
                 transfer,
                 memory_mb: st.memory.map(|m| m.0),
+                service_on: self.service_on(&key, st, instance_types)?,
+                handoff: st.handoff.unwrap_or_default(),
+                compression: match st.compression {
+                    None => 1.0,
+                    Some(c) if c >= 1.0 && c.is_finite() => c,
+                    Some(c) => {
+                        return Err(self.err(
+                            &format!("{key}.compression"),
+                            format!("compression ratio {c} must be ≥ 1 (raw size ÷ compressed size)"),
+                        ));
+                    }
+                },
+                compression_throughput: st.compression_throughput.map(|b| b.0),
             });
         }
         Ok(out)
+    }
+
+    /// A duration that, when given, must be > 0.
+    fn positive(
+        &self,
+        key: &str,
+        field: &str,
+        d: Option<units::Duration>,
+    ) -> Result<(), ScenarioError> {
+        if d.is_some_and(|d| d.0.as_nanos() == 0) {
+            return Err(self.err(&format!("{key}.{field}"), format!("{field} must be > 0")));
+        }
+        Ok(())
     }
 
     fn check_policy(
@@ -770,6 +922,7 @@ impl Validator<'_> {
         key: &str,
         p: &PolicySpec,
         types: &[InstanceType],
+        n_stages: usize,
     ) -> Result<(), ScenarioError> {
         let instance = match p {
             PolicySpec::VmFixed { instance, vms, .. }
@@ -779,17 +932,18 @@ impl Validator<'_> {
                 }
                 instance
             }
-            PolicySpec::VmAutoscale {
-                instance,
-                min,
-                max,
-                initial,
-                scale_out_above,
-                scale_in_below,
-                interval,
-                step,
-                ..
-            } => {
+            PolicySpec::VmAutoscale(a) | PolicySpec::AllVm(a) => {
+                let spec::AutoscaleSpec {
+                    instance,
+                    min,
+                    max,
+                    initial,
+                    scale_out_above,
+                    scale_in_below,
+                    interval,
+                    step,
+                    ..
+                } = a;
                 let (lo, hi) = (min.unwrap_or(1), max.unwrap_or(100));
                 if hi == 0 || lo > hi {
                     return Err(self.err(
@@ -821,6 +975,52 @@ impl Validator<'_> {
                 instance
             }
             PolicySpec::AllFaas { .. } => &None,
+            PolicySpec::Libra(l) => {
+                self.positive(key, "epoch", l.epoch)?;
+                self.positive(key, "update_interval", l.update_interval)?;
+                if l.capacity_per_vm
+                    .is_some_and(|c| !(c > 0.0 && c.is_finite()))
+                {
+                    return Err(self.err(
+                        &format!("{key}.capacity_per_vm"),
+                        "capacity_per_vm (requests per second per VM) must be > 0",
+                    ));
+                }
+                if l.deviations.is_some_and(|d| !d.is_finite()) {
+                    return Err(self.err(&format!("{key}.deviations"), "must be a finite number"));
+                }
+                if l.min.unwrap_or(0) > l.max.unwrap_or(1000) {
+                    return Err(self.err(&format!("{key}.min"), "min must not exceed max"));
+                }
+                &l.instance
+            }
+            PolicySpec::Serflow(f) => {
+                self.positive(key, "epoch", f.epoch)?;
+                self.positive(key, "replan", f.replan)?;
+                if f.utilization.is_some_and(|u| u.0 == 0.0) {
+                    return Err(self.err(&format!("{key}.utilization"), "utilization must be > 0"));
+                }
+                if f.deviations.is_some_and(|d| !d.is_finite()) {
+                    return Err(self.err(&format!("{key}.deviations"), "must be a finite number"));
+                }
+                if f.min_vms.unwrap_or(1) > f.max_vms.unwrap_or(1000) {
+                    return Err(
+                        self.err(&format!("{key}.min_vms"), "min_vms must not exceed max_vms")
+                    );
+                }
+                match &f.cut {
+                    None => {}
+                    Some(spec::CutSpec::Mode(m)) if m == "none" || m == "auto" => {}
+                    Some(spec::CutSpec::Stage(n)) if (*n as usize) <= n_stages => {}
+                    Some(other) => {
+                        return Err(self.err(
+                            &format!("{key}.cut"),
+                            format!("cut {other:?} is not allowed: use \"none\", \"auto\" or a stage number 0..={n_stages} (stages before it may use VMs)"),
+                        ));
+                    }
+                }
+                &f.instance
+            }
             PolicySpec::HybridHistogram {
                 range,
                 bin,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cloud::coldstart_data::MeasuredColdStart;
 use crate::cloud::faas::{Arch, ColdMode, Reuse};
-use crate::cloud::storage::Transfer;
+use crate::cloud::storage::{Handoff, Transfer};
 use crate::cloud::vm::Dispatch;
 use crate::scenario::units::{Bandwidth, Bytes, Duration, MemoryMb, Probability};
 use crate::workload::{ArrivalSpec, DistSpec};
@@ -76,6 +76,21 @@ pub struct PlatformSpec {
     /// `[platform.storage]`.
     #[serde(default)]
     pub storage: StorageSpec,
+    /// `[platform.network]`.
+    #[serde(default)]
+    pub network: NetworkSpec,
+}
+
+/// `[platform.network]`: the network between VM pools (hand-offs of early-exit stages).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Per-transfer latency (default 0.2ms).
+    pub latency: Option<Duration>,
+    /// Throughput (default 1.25GB/s, 10 Gbit/s).
+    pub bandwidth: Option<Bandwidth>,
+    /// $ per GB moved (default 0: same availability zone).
+    pub price_per_gb: Option<f64>,
 }
 
 /// `[platform.faas]`: every key is optional; the preset fills the rest.
@@ -214,6 +229,10 @@ pub struct PayloadSpec {
     pub bandwidth: Option<Bandwidth>,
     /// Size limit (default 6MiB, Lambda's synchronous limit).
     pub limit: Option<Bytes>,
+    /// $ per GB moved (default 0).
+    pub price_per_gb: Option<f64>,
+    /// $ per transfer, e.g. an API gateway request in front of the function (default 0).
+    pub price_per_transfer: Option<f64>,
 }
 
 /// `[platform.storage]`: the S3-like store.
@@ -254,6 +273,17 @@ pub struct StageSpec {
     pub transfer: Option<Transfer>,
     /// Function memory for this stage (default: the platform's).
     pub memory: Option<MemoryMb>,
+    /// Profiled service times per resource, replacing `service` scaled by vCPUs there: keys
+    /// are an instance type (`"m4.large"`: one task on one slot), `"function"` (any memory)
+    /// or `"function:<MB>"` (that memory).
+    pub service_on: Option<std::collections::BTreeMap<String, DistSpec>>,
+    /// When the output moves to the next stage: `always` (default) or `on-change` (only when
+    /// the next task runs elsewhere: not between tasks on the same VM pool).
+    pub handoff: Option<Handoff>,
+    /// The output is compressed by this ratio before it moves (default 1).
+    pub compression: Option<f64>,
+    /// Compression speed (raw bytes per second) added to each hand-off (default: free).
+    pub compression_throughput: Option<Bandwidth>,
 }
 
 /// `[[policy]]`: a serving policy, selected by `kind`.
@@ -281,28 +311,18 @@ pub enum PolicySpec {
         instance: Option<String>,
     },
     /// A VM fleet scaled on utilisation thresholds.
-    VmAutoscale {
-        /// Name in reports (default `vm-autoscale`).
-        name: Option<String>,
-        /// Instance type override.
-        instance: Option<String>,
-        /// Fewest VMs (default 1).
-        min: Option<u32>,
-        /// Most VMs (default 100).
-        max: Option<u32>,
-        /// VMs at the start, already running (default `min`).
-        initial: Option<u32>,
-        /// Scale out when utilisation over the last interval exceeds this (default 0.7).
-        scale_out_above: Option<Probability>,
-        /// Scale in when it falls below this (default 0.3).
-        scale_in_below: Option<Probability>,
-        /// Evaluation interval (default 30s).
-        interval: Option<Duration>,
-        /// No scaling action within this time of the previous one (default 120s).
-        cooldown: Option<Duration>,
-        /// VMs added or removed per action (default 1).
-        step: Option<u32>,
-    },
+    VmAutoscale(AutoscaleSpec),
+    /// All-VM: the same threshold autoscaler as `vm-autoscale`, named `all-vm` in reports (the
+    /// early-exit studies' IaaS-only baseline).
+    AllVm(AutoscaleSpec),
+    /// LIBRA (Raza et al., IC2E 2021): VMs sized every `update_interval` from an EWMA of the
+    /// per-epoch arrival count; the first `quota` × share requests of each epoch go to VMs,
+    /// the rest to functions, each request as one unit.
+    Libra(LibraSpec),
+    /// SERFLOW-style per-stage provisioning (Zhang and Matta, 2025; reconstructed rules):
+    /// cost-indifference points decide which stages get VMs and how many; a task goes to its
+    /// stage's VMs when they have headroom, else to a function.
+    Serflow(SerflowSpec),
     /// Functions only, with the hybrid-histogram keep-alive and pre-warming of "Serverless in
     /// the Wild" (Shahrad et al., ATC 2020), per function.
     HybridHistogram {
@@ -341,13 +361,115 @@ pub enum PolicySpec {
     },
 }
 
+/// Threshold autoscaling of one VM fleet (`vm-autoscale`, `all-vm`).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscaleSpec {
+    /// Name in reports (default: the kind).
+    pub name: Option<String>,
+    /// Instance type override.
+    pub instance: Option<String>,
+    /// Fewest VMs (default 1).
+    pub min: Option<u32>,
+    /// Most VMs (default 100).
+    pub max: Option<u32>,
+    /// VMs at the start, already running (default `min`).
+    pub initial: Option<u32>,
+    /// Scale out when utilisation over the last interval exceeds this (default 0.7).
+    pub scale_out_above: Option<Probability>,
+    /// Scale in when it falls below this (default 0.3).
+    pub scale_in_below: Option<Probability>,
+    /// Evaluation interval (default 30s).
+    pub interval: Option<Duration>,
+    /// No scaling action within this time of the previous one (default 120s).
+    pub cooldown: Option<Duration>,
+    /// VMs added or removed per action (default 1).
+    pub step: Option<u32>,
+}
+
+/// `kind = "libra"`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LibraSpec {
+    /// Name in reports (default `libra`).
+    pub name: Option<String>,
+    /// Instance type override.
+    pub instance: Option<String>,
+    /// Counting epoch (default 1s).
+    pub epoch: Option<Duration>,
+    /// EWMA weight of the newest epoch count (default 0.2).
+    pub alpha: Option<Probability>,
+    /// How often the fleet is resized (default 300s).
+    pub update_interval: Option<Duration>,
+    /// VM share = mean + `deviations` × deviation (default 1).
+    pub deviations: Option<f64>,
+    /// Fraction of the share sent to VMs each epoch (default 0.8).
+    pub quota: Option<Probability>,
+    /// Requests per second one VM serves (default: slots ÷ the whole request's mean service
+    /// time on the VM, ignoring exits).
+    pub capacity_per_vm: Option<f64>,
+    /// Fewest VMs (default 0).
+    pub min: Option<u32>,
+    /// Most VMs (default 1000).
+    pub max: Option<u32>,
+    /// Keep-alive of the overflow functions.
+    pub keep_alive: Option<Duration>,
+}
+
+/// `kind = "serflow"`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SerflowSpec {
+    /// Name in reports (default `serflow`).
+    pub name: Option<String>,
+    /// Instance type of every stage's pool.
+    pub instance: Option<String>,
+    /// Counting epoch (default 1s).
+    pub epoch: Option<Duration>,
+    /// EWMA weight of the newest epoch count (default 0.2).
+    pub alpha: Option<Probability>,
+    /// How often pools are re-planned (default 300s).
+    pub replan: Option<Duration>,
+    /// Stage share = mean + `deviations` × deviation (default 1).
+    pub deviations: Option<f64>,
+    /// Target VM utilisation u: a VM is planned for u × its capacity, and a stage whose
+    /// traffic indifference point exceeds that never gets VMs (default 0.8).
+    pub utilization: Option<Probability>,
+    /// A task still goes to the VMs while their queue is shorter than this (default 0: only
+    /// to a free slot).
+    pub max_queue: Option<u32>,
+    /// Cut point: `"none"` (default: every stage decides alone), a stage number N (stages
+    /// before it may use VMs, the rest run on functions), or `"auto"` (the cut with the
+    /// lowest estimated cost at each re-plan).
+    pub cut: Option<CutSpec>,
+    /// Fewest VMs of a stage that has VMs (default 1).
+    pub min_vms: Option<u32>,
+    /// Most VMs per stage (default 1000).
+    pub max_vms: Option<u32>,
+    /// Keep-alive of the functions.
+    pub keep_alive: Option<Duration>,
+}
+
+/// SERFLOW's cut point.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum CutSpec {
+    /// Stages `0..n` may use VMs.
+    Stage(u32),
+    /// `"none"` or `"auto"`.
+    Mode(String),
+}
+
 impl PolicySpec {
     /// The policy's name in reports.
     pub fn display_name(&self) -> String {
         let (name, kind) = match self {
             PolicySpec::AllFaas { name, .. } => (name, "all-faas"),
             PolicySpec::VmFixed { name, .. } => (name, "vm-fixed"),
-            PolicySpec::VmAutoscale { name, .. } => (name, "vm-autoscale"),
+            PolicySpec::VmAutoscale(a) => (&a.name, "vm-autoscale"),
+            PolicySpec::AllVm(a) => (&a.name, "all-vm"),
+            PolicySpec::Libra(l) => (&l.name, "libra"),
+            PolicySpec::Serflow(f) => (&f.name, "serflow"),
             PolicySpec::Hybrid { name, .. } => (name, "hybrid"),
             PolicySpec::HybridHistogram { name, .. } => (name, "hybrid-histogram"),
         };

@@ -1,0 +1,165 @@
+//! LIBRA (Raza, Zhang, Akhtar, Isahagian, Matta, "LIBRA: An Economical Hybrid Approach for
+//! Cloud Applications with Strict SLAs", IC2E 2021), as its simulator's `hybrid` policy does it
+//! (Zongshun96/LIBRA `simulator/manager.py`):
+//!
+//! - every epoch (1 s) the arrival count updates an EWMA mean and deviation (α = 0.2);
+//! - at the first epoch and then every `update_interval` (300 s), the VM share is
+//!   `⌊mean + 1·deviation⌋` requests per epoch and the fleet `⌈share / per-VM capacity⌉` VMs;
+//! - the VM quota is `⌊0.8 · share⌋` requests per epoch: the first that many requests of each
+//!   epoch go to the VMs' queue, the rest to functions. When the fleet grows, the new quota
+//!   applies only once the new VMs have booted (LIBRA waits out the 100 s VM cold start);
+//!   when it shrinks, at once.
+//!
+//! LIBRA treats a request as one unit of uniform runtime: the backend chosen at the first
+//! stage serves all its stages, and the per-VM capacity ignores early exits (slots ÷ the
+//! whole request's mean service time on the VM), unless `capacity_per_vm` sets it.
+
+use super::{Backend, Deployment, Policy, PoolPlan, ScaleAction, TaskInfo, View};
+use crate::cloud::pricing::InstanceType;
+use crate::kernel::{SimDuration, SimTime};
+use crate::policy::profile::{Ewma, vm_service_mean};
+use crate::scenario::Scenario;
+use crate::scenario::spec::LibraSpec;
+
+/// The LIBRA policy.
+pub struct Libra {
+    name: String,
+    instance: InstanceType,
+    epoch: SimDuration,
+    alpha: f64,
+    update_interval: SimDuration,
+    deviations: f64,
+    quota_fraction: f64,
+    /// Requests per epoch one VM serves.
+    capacity_per_epoch: f64,
+    min: u32,
+    max: u32,
+    keep_alive: Option<SimDuration>,
+    ewma: Ewma,
+    arrivals_seen: u64,
+    next_update: Option<SimTime>,
+    /// Requests per epoch sent to VMs now.
+    quota: u64,
+    /// The quota waiting for booting VMs.
+    pending_quota: Option<u64>,
+    sent_this_epoch: u64,
+}
+
+impl Libra {
+    /// LIBRA with the scenario's parameters.
+    pub fn new(name: String, instance: InstanceType, spec: &LibraSpec, sc: &Scenario) -> Self {
+        let epoch = spec.epoch.map(|d| d.0).unwrap_or(SimDuration::from_secs(1));
+        let vm = sc.vm_config_for(&instance);
+        let per_second = spec.capacity_per_vm.unwrap_or_else(|| {
+            // Uniform runtime: every stage, no exits.
+            let whole: f64 = sc
+                .stages
+                .iter()
+                .map(|st| vm_service_mean(st, &vm).unwrap_or(1.0))
+                .sum();
+            vm.slots as f64 / whole.max(1e-12)
+        });
+        Libra {
+            name,
+            instance,
+            epoch,
+            alpha: spec.alpha.map(|p| p.0).unwrap_or(0.2),
+            update_interval: spec
+                .update_interval
+                .map(|d| d.0)
+                .unwrap_or(SimDuration::from_secs(300)),
+            deviations: spec.deviations.unwrap_or(1.0),
+            quota_fraction: spec.quota.map(|p| p.0).unwrap_or(0.8),
+            capacity_per_epoch: per_second * epoch.as_secs_f64(),
+            min: spec.min.unwrap_or(0),
+            max: spec.max.unwrap_or(1000),
+            keep_alive: spec.keep_alive.map(|d| d.0),
+            ewma: Ewma::default(),
+            arrivals_seen: 0,
+            next_update: None,
+            quota: 0,
+            pending_quota: None,
+            sent_this_epoch: 0,
+        }
+    }
+
+    /// VMs for a share of `share` requests per epoch.
+    pub fn vms_for(&self, share: f64) -> u32 {
+        let n = (share / self.capacity_per_epoch).ceil();
+        (n.max(0.0) as u32).clamp(self.min, self.max)
+    }
+}
+
+impl Policy for Libra {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn deployment(&self, _: &Scenario) -> Deployment {
+        Deployment {
+            pools: vec![PoolPlan {
+                name: "vms".into(),
+                instance: self.instance.clone(),
+                initial: 0,
+            }],
+            keep_alive: self.keep_alive,
+            ..Deployment::default()
+        }
+    }
+
+    fn route(&mut self, _: &View, task: &TaskInfo) -> Backend {
+        if let Some(previous) = task.previous {
+            return previous;
+        }
+        if self.sent_this_epoch < self.quota {
+            self.sent_this_epoch += 1;
+            Backend::Vm(0)
+        } else {
+            Backend::Faas
+        }
+    }
+
+    fn tick_interval(&self) -> Option<SimDuration> {
+        Some(self.epoch)
+    }
+
+    fn on_tick(&mut self, view: &View) -> Vec<ScaleAction> {
+        let n = view.arrivals - self.arrivals_seen;
+        self.arrivals_seen = view.arrivals;
+        self.sent_this_epoch = 0;
+        self.ewma.observe(n as f64, self.alpha);
+        let pool = &view.pools[0];
+        if let Some(q) = self.pending_quota
+            && pool.booting == 0
+        {
+            self.quota = q;
+            self.pending_quota = None;
+        }
+        if self.next_update.is_some_and(|t| view.now < t) {
+            return Vec::new();
+        }
+        self.next_update = Some(view.now + self.update_interval);
+        let share = self.ewma.share(self.deviations).max(0.0).floor();
+        let target = self.vms_for(share);
+        let quota = (share * self.quota_fraction).floor() as u64;
+        let alive = pool.booting + pool.running;
+        if target > alive {
+            self.pending_quota = Some(quota);
+            vec![ScaleAction::Launch {
+                pool: 0,
+                n: target - alive,
+            }]
+        } else {
+            self.quota = quota;
+            self.pending_quota = None;
+            if target < alive {
+                vec![ScaleAction::Retire {
+                    pool: 0,
+                    n: alive - target,
+                }]
+            } else {
+                Vec::new()
+            }
+        }
+    }
+}
