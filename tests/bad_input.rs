@@ -199,3 +199,40 @@ fn validate_path(path: &str) -> (i32, String) {
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
     (out.status.code().unwrap_or(-1), stderr)
 }
+
+#[test]
+fn early_exit_errors_point_at_the_key() {
+    let stage = "service = { kind = \"lognormal\", median = \"100ms\", p99 = \"1s\" }";
+    rejects(
+        &GOOD.replace(
+            stage,
+            &format!("{stage}\nexit = {{ kind = \"linear\", from = 0.1, to = 1.3, end = \"1h\" }}"),
+        ),
+        10,
+        &["stage[0].exit", "`to` = 1.3", "[0, 1]"],
+    );
+    rejects(
+        &GOOD.replace(
+            stage,
+            &format!("{stage}\n[stage.service_on]\n\"m9.huge\" = {{ kind = \"constant\", value = \"1s\" }}"),
+        ),
+        10,
+        &["m9.huge", "neither an instance type"],
+    );
+    rejects(
+        &GOOD.replace(
+            "kind = \"all-faas\"",
+            "kind = \"serflow\"\ncut = \"sometimes\"",
+        ),
+        12,
+        &["policy[0].cut", "\"auto\""],
+    );
+    rejects(
+        &GOOD.replace(
+            "[[stage]]",
+            "[exits]\ntable = \"branchynet\"\nnetwork = \"B-AlexNet\"\nthresholds = [0.0001, 0.01]\n[[stage]]",
+        ),
+        10,
+        &["exits.network", "3 exits", "1 stages"],
+    );
+}

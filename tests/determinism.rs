@@ -32,6 +32,12 @@ cooldown = "20s"
 [[policy]]
 kind = "hybrid"
 vms = 1
+[[policy]]
+kind = "libra"
+update_interval = "60s"
+[[policy]]
+kind = "serflow"
+replan = "60s"
 "#;
 
 fn csv_with_threads(n: usize) -> Vec<u8> {

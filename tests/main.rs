@@ -7,6 +7,7 @@ mod billing;
 mod check;
 mod coldstart;
 mod determinism;
+mod early_exit;
 mod plans;
 mod plots;
 mod queueing;

@@ -140,7 +140,7 @@ impl Pool {
 
     /// VM `id` finished booting. Returns false if it was retired while booting (then it is
     /// terminated and billed now).
-    pub fn booted(&mut self, id: u32, now: SimTime, ledger: &mut Ledger) -> bool {
+    pub fn booted(&mut self, id: u32, now: SimTime) -> bool {
         let vm = &mut self.vms[id as usize];
         match vm.state {
             VmState::Booting => {
@@ -151,12 +151,8 @@ impl Pool {
                     .set(now, self.running as u64 * self.config.slots as u64);
                 true
             }
-            _ => {
-                // Retired during boot: already counted as draining.
-                self.draining -= 1;
-                self.terminate(id, now, ledger);
-                false
-            }
+            // Retired during boot: already terminated and billed.
+            _ => false,
         }
     }
 
@@ -289,9 +285,10 @@ impl Pool {
         while done < n {
             let booting = self.vms.iter().rposition(|v| v.state == VmState::Booting);
             if let Some(i) = booting {
-                self.vms[i].state = VmState::Draining;
+                // A pending instance can be terminated at once (billed from launch, with the
+                // minimum).
                 self.booting -= 1;
-                self.draining += 1;
+                self.terminate(i as u32, now, ledger);
                 done += 1;
                 continue;
             }

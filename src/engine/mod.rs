@@ -192,14 +192,14 @@ impl<'a> Sim<'a> {
         for &f in &stage_fn {
             faas.provision(f, pc, SimTime::ZERO);
         }
-        let mut ledger = Ledger::default();
+        let ledger = Ledger::default();
         let mut pools = Vec::new();
         for plan in &deployment.pools {
             let config = sc.vm_config_for(&plan.instance);
             let mut pool = Pool::new(plan.name.clone(), config);
             for _ in 0..plan.initial {
                 let id = pool.launch(SimTime::ZERO);
-                pool.booted(id, SimTime::ZERO, &mut ledger);
+                pool.booted(id, SimTime::ZERO);
             }
             pools.push(pool);
         }
@@ -224,7 +224,7 @@ impl<'a> Sim<'a> {
                 profile_index(st, st.service_on_function(faas.functions[f].memory_mb))
             })
             .collect();
-        let has_exits = sc.stages.iter().any(|st| st.exit > 0.0);
+        let has_exits = sc.stages.iter().any(|st| !st.exit.is_zero());
         let mut sim = Sim {
             sc,
             policy,
@@ -761,10 +761,13 @@ impl<'a> Sim<'a> {
         });
         let last = s + 1 == self.sc.stages.len();
         let mut exit = false;
-        if !last && stage.exit > 0.0 {
+        if !last && self.has_exits {
             // The request survives stage s while its draw stays below the survival probability.
-            r.survival *= 1.0 - stage.exit;
-            exit = r.exit_u >= r.survival;
+            let e = stage.exit.at(now);
+            if e > 0.0 {
+                r.survival *= 1.0 - e;
+                exit = r.exit_u >= r.survival;
+            }
         }
         if exit || last {
             if exit && r.measured {
@@ -962,7 +965,7 @@ impl<'a> Sim<'a> {
 
     fn vm_booted(&mut self, pool: u16, vm: u32) {
         let now = self.now();
-        if self.pools[pool as usize].booted(vm, now, &mut self.ledger) {
+        if self.pools[pool as usize].booted(vm, now) {
             self.fill_vm(pool, vm);
         }
     }

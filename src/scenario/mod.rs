@@ -14,7 +14,7 @@ use crate::cloud::storage::{DataConfig, Handoff, Link, Transfer};
 use crate::cloud::vm::VmConfig;
 use crate::cloud::{billing::Prices, coldstart_data};
 use crate::kernel::SimDuration;
-use crate::workload::{ArrivalModel, Dist, DistSpec};
+use crate::workload::{ArrivalModel, Dist, DistSpec, ExitModel};
 use spec::{PolicySpec, ScaleRateSpec, ScenarioSpec, ThrottleSpec, VmBillingSpec};
 
 /// A problem in a scenario file.
@@ -74,8 +74,8 @@ pub struct Stage {
     pub tasks: u32,
     /// Tasks needed to complete.
     pub quorum: u32,
-    /// Exit probability after the stage.
-    pub exit: f64,
+    /// Probability that a request reaching the stage exits after it (over time).
+    pub exit: ExitModel,
     /// Output bytes to the next stage.
     pub output: u64,
     /// How the output moves.
@@ -747,6 +747,35 @@ impl Validator<'_> {
         })
     }
 
+    /// Exit probabilities of every stage from the `[exits]` table, if any.
+    fn exit_table(&self, s: &ScenarioSpec) -> Result<Option<Vec<f64>>, ScenarioError> {
+        let Some(t) = &s.exits else { return Ok(None) };
+        if t.table != "branchynet" {
+            return Err(self.err(
+                "exits.table",
+                format!(
+                    "unknown exit table \"{}\"; allowed: \"branchynet\"",
+                    t.table
+                ),
+            ));
+        }
+        let file = t.file.as_ref().map(|f| self.base.join(f));
+        let exits = crate::workload::branchynet_exits(file.as_deref(), &t.network, &t.thresholds)
+            .map_err(|m| self.err("exits", m))?;
+        if exits.len() != s.stage.len() {
+            return Err(self.err(
+                "exits.network",
+                format!(
+                    "{} has {} exits but the plan has {} stages; give it one [[stage]] per exit",
+                    t.network,
+                    exits.len(),
+                    s.stage.len()
+                ),
+            ));
+        }
+        Ok(Some(exits))
+    }
+
     fn service_on(
         &self,
         key: &str,
@@ -801,6 +830,7 @@ impl Validator<'_> {
         if s.stage.is_empty() {
             return Err(self.err("stage", "the request plan needs at least one [[stage]]"));
         }
+        let table_exits = self.exit_table(s)?;
         let mut out = Vec::new();
         let mut prev_output = s.workload.input.map(|b| b.0).unwrap_or(0);
         let mut prev_transfer = Transfer::Payload;
@@ -882,7 +912,19 @@ impl Validator<'_> {
                 parallelism,
                 tasks,
                 quorum,
-                exit: st.exit.map(|p| p.0).unwrap_or(0.0),
+                exit: match (&st.exit, &table_exits) {
+                    (Some(_), Some(_)) => {
+                        return Err(self.err(
+                            &format!("{key}.exit"),
+                            "the [exits] table sets every stage's exit probability; remove this `exit` or the [exits] table",
+                        ));
+                    }
+                    (Some(e), None) => e
+                        .build()
+                        .map_err(|m| self.err(&format!("{key}.exit"), m))?,
+                    (None, Some(t)) if i + 1 < t.len() => ExitModel::constant(t[i]),
+                    (None, _) => ExitModel::NEVER,
+                },
                 output,
                 transfer,
                 memory_mb: st.memory.map(|m| m.0),

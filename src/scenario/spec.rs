@@ -9,7 +9,7 @@ use crate::cloud::faas::{Arch, ColdMode, Reuse};
 use crate::cloud::storage::{Handoff, Transfer};
 use crate::cloud::vm::Dispatch;
 use crate::scenario::units::{Bandwidth, Bytes, Duration, MemoryMb, Probability};
-use crate::workload::{ArrivalSpec, DistSpec};
+use crate::workload::{ArrivalSpec, DistSpec, ExitSpec};
 
 /// A whole scenario file.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -28,6 +28,9 @@ pub struct ScenarioSpec {
     pub platform: PlatformSpec,
     /// The request plan: one table per stage, in order.
     pub stage: Vec<StageSpec>,
+    /// `[exits]`: per-stage exit probabilities from a published table (instead of each
+    /// stage's `exit`).
+    pub exits: Option<ExitTableSpec>,
     /// The policies to compare.
     pub policy: Vec<PolicySpec>,
 }
@@ -265,8 +268,9 @@ pub struct StageSpec {
     pub tasks: Option<u32>,
     /// Tasks that must finish for the stage to complete (default: all).
     pub quorum: Option<u32>,
-    /// Probability that the request exits after this stage (default 0).
-    pub exit: Option<Probability>,
+    /// Probability that a request reaching this stage exits after it (default 0): a number,
+    /// or a drifting model (`linear`, `sine`, `steps`).
+    pub exit: Option<ExitSpec>,
     /// Size of the stage's output passed to the next stage (default 0B).
     pub output: Option<Bytes>,
     /// `payload` (default) or `storage`.
@@ -284,6 +288,20 @@ pub struct StageSpec {
     pub compression: Option<f64>,
     /// Compression speed (raw bytes per second) added to each hand-off (default: free).
     pub compression_throughput: Option<Bandwidth>,
+}
+
+/// `[exits]`: exit probabilities of every stage from a published early-exit table.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExitTableSpec {
+    /// The table: `"branchynet"` (Teerapittayanon et al., ICPR 2016, CPU results).
+    pub table: String,
+    /// The network, e.g. `"B-AlexNet"` (3 exits) or `"B-LeNet"` (2 exits).
+    pub network: String,
+    /// The entropy thresholds of the side branches, one per branch.
+    pub thresholds: Vec<f64>,
+    /// A CSV file in the table's format (default: the figures built into infersim).
+    pub file: Option<std::path::PathBuf>,
 }
 
 /// `[[policy]]`: a serving policy, selected by `kind`.
