@@ -39,8 +39,11 @@ pub const COST_COMPONENTS: &[(&str, &str)] = &[
     ("cost_faas_requests_usd", "FaaS requests"),
     ("cost_vm_usd", "VMs"),
     ("cost_storage_usd", "storage"),
+    ("cost_transfer_usd", "transfer"),
 ];
 
+/// Style index of the arrival-rate line in time series.
+const ARRIVALS_STYLE: usize = 7;
 /// Most bars in a cost breakdown; larger sweeps skip that figure.
 const MAX_BARS: usize = 40;
 /// Most lines in a metric-vs-key figure before the other keys are held at their first value.
@@ -127,7 +130,7 @@ pub fn plot_all(dir: &Path, tidy: &Tidy, timeseries: Option<&[u8]>) -> Result<Ve
         let files = save(&fig, &out, "timeseries")?;
         emit(
             "timeseries",
-            "Function instances (busy + idle) and VMs (running) over time, replication 0.".into(),
+            "Arrival rate, function instances (busy + idle) and VMs (running) over time, replication 0.".into(),
             files,
         );
     }
@@ -447,6 +450,9 @@ fn timeseries_figure(
         col("functions_idle")?,
         col("vms_running")?,
     );
+    // Every policy sees the same arrivals: one line, from the first policy.
+    let ca = col("arrival_rate_rps").ok();
+    let mut arrivals: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     let mut inst: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     let mut vms: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     let mut first_rep: Option<String> = None;
@@ -465,6 +471,15 @@ fn timeseries_figure(
             inst.push((pol.clone(), Vec::new()));
             vms.push((pol.clone(), Vec::new()));
         }
+        if let Some(ca) = ca
+            && inst.len() == 1
+            && t > 0.0
+        {
+            if arrivals.is_empty() {
+                arrivals.push(("arrivals".into(), Vec::new()));
+            }
+            arrivals[0].1.push((t, num(ca)));
+        }
         inst.last_mut()
             .expect("pushed")
             .1
@@ -481,7 +496,7 @@ fn timeseries_figure(
     } else {
         ("time (min)", 1.0)
     };
-    for (_, v) in inst.iter_mut().chain(vms.iter_mut()) {
+    for (_, v) in inst.iter_mut().chain(vms.iter_mut()).chain(arrivals.iter_mut()) {
         for p in v.iter_mut() {
             p.0 /= div;
         }
@@ -496,7 +511,12 @@ fn timeseries_figure(
         lines: s
             .into_iter()
             .map(|(p, pts)| Line {
-                style: style_of(&p),
+                // The arrivals line takes the last style, apart from the policies'.
+                style: if p == "arrivals" {
+                    ARRIVALS_STYLE
+                } else {
+                    style_of(&p)
+                },
                 label: p,
                 points: pts,
                 band: Vec::new(),
@@ -505,6 +525,9 @@ fn timeseries_figure(
             .collect(),
     };
     let mut panels = Vec::new();
+    if nonzero(&arrivals) {
+        panels.push(mk(arrivals, "arrivals (req/s)"));
+    }
     if nonzero(&inst) {
         panels.push(mk(inst, "function instances"));
     }
