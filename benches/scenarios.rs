@@ -6,7 +6,9 @@
 //! * `mm8`: one 8-slot VM, Poisson arrivals at 7.2/s, exponential service with mean 1 s
 //!   (M/M/8 at ρ = 0.9);
 //! * `azure2019-1h/<policy>`: the first hour of the bundled Azure Functions 2019 replay
-//!   (1,000 functions), fixed 10-minute keep-alive and hybrid histogram.
+//!   (1,000 functions), fixed 10-minute keep-alive and hybrid histogram;
+//! * `early-exit-vgg16-10m/<policy>`: the first 10 minutes of `scenarios/early-exit-vgg16.toml`
+//!   (4 early-exit stages at 150–450 req/s): all-FaaS, all-VM, LIBRA and SERFLOW.
 //!
 //! Criterion's throughput is in engine events (the run's `events` metric, counted once before
 //! benchmarking), so `thrpt` reads as events per second. After each benchmark a line gives the
@@ -149,8 +151,26 @@ fn scenarios(c: &mut Criterion) {
         bench_run(&mut group, &format!("azure2019-1h/{name}"), &azure, p);
     }
 
+    // The early-exit family: the first 10 minutes (about 180,000 requests) of the VGG16 model.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/early-exit-vgg16.toml"
+    );
+    let mut early = Scenario::load(Path::new(path)).unwrap_or_else(|e| panic!("vgg16: {e}"));
+    early.run.horizon = SimDuration::from_secs(600);
+    early.run.warmup = SimDuration::from_secs(60);
+    for p in 0..early.policies.len() {
+        let id = format!("early-exit-vgg16-10m/{}", early.policies[p].display_name());
+        bench_run(&mut group, &id, &early, p);
+    }
+
     group.finish();
 }
 
-criterion_group!(benches, scenarios);
+criterion_group! {
+    name = benches;
+    // No HTML plots: criterion's plotters backend needs system fonts a fresh machine may lack.
+    config = Criterion::default().without_plots();
+    targets = scenarios
+}
 criterion_main!(benches);

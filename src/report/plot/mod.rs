@@ -496,7 +496,11 @@ fn timeseries_figure(
     } else {
         ("time (min)", 1.0)
     };
-    for (_, v) in inst.iter_mut().chain(vms.iter_mut()).chain(arrivals.iter_mut()) {
+    for (_, v) in inst
+        .iter_mut()
+        .chain(vms.iter_mut())
+        .chain(arrivals.iter_mut())
+    {
         for p in v.iter_mut() {
             p.0 /= div;
         }
