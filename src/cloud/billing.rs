@@ -74,6 +74,10 @@ pub struct Prices {
 /// Billed milliseconds of one invocation: ceil(duration / granularity) × granularity.
 #[inline]
 pub fn billed_ms(duration: SimDuration, granularity: SimDuration) -> u64 {
+    // Lambda's 1 ms granularity: a division by a constant (a multiply), not by a variable.
+    if granularity.as_nanos() == 1_000_000 {
+        return duration.as_nanos().div_ceil(1_000_000);
+    }
     let g = granularity.as_nanos().max(1);
     let units = duration.as_nanos().div_ceil(g);
     // In ms; granularities are whole ms in practice, sub-ms ones are rounded up to a ms.

@@ -5,9 +5,6 @@
 //! This module owns the state and the rules; the engine ([`crate::engine`]) turns its answers into
 //! events. One request runs per instance at a time.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
@@ -148,6 +145,7 @@ pub struct Instance {
     pub provisioned: bool,
     /// Invocations served.
     pub served: u32,
+    /// Position in the function's random-reuse vector, or in its creation order (newest/oldest).
     idle_pos: u32,
     idle_prev: u32,
     idle_next: u32,
@@ -156,14 +154,147 @@ pub struct Instance {
 const NONE: u32 = u32::MAX;
 
 /// How the idle instances of one function are picked for reuse. Most-recently-used takes the
-/// tail of the function's idle list; the heaps may hold stale entries (checked against the
-/// instance's generation) and are compacted when they pile up.
+/// tail of the function's idle list; newest and oldest take the last or first idle instance in
+/// creation order; random swaps out of a vector.
 #[derive(Debug)]
 enum IdleList {
     Mru,
-    Newest(BinaryHeap<(SimTime, u32, u32)>),
-    Oldest(BinaryHeap<Reverse<(SimTime, u32, u32)>>),
+    Newest(CreationOrder),
+    Oldest(CreationOrder),
     Random(Vec<u32>),
+}
+
+/// The on-demand instances of one function in creation order — by `(created, id)`, the order the
+/// reuse rules define — with one "idle" bit each, so the newest (oldest) idle instance is the
+/// highest (lowest) set bit: a few word scans instead of a heap push and pop per invocation, and
+/// no stale entries. Dead instances leave holes, squeezed out when they are half the slots.
+#[derive(Debug, Default)]
+struct CreationOrder {
+    /// Position → instance id (`NONE`: a dead instance's hole).
+    slots: Vec<u32>,
+    /// Idle bit of each position.
+    idle: Vec<u64>,
+    holes: u32,
+    /// Every word below `lo` and from `hi` on is zero.
+    lo: u32,
+    hi: u32,
+}
+
+impl CreationOrder {
+    /// Appends the new (busy) instance `id` created at `created`; among instances created at the
+    /// same time, the smaller id comes first.
+    fn add(&mut self, id: u32, created: SimTime, instances: &mut [Instance]) {
+        let mut pos = self.slots.len();
+        self.slots.push(id);
+        if self.idle.len() * 64 < self.slots.len() {
+            self.idle.push(0);
+        }
+        while pos > 0 {
+            let prev = self.slots[pos - 1];
+            if prev == NONE || prev < id || instances[prev as usize].created != created {
+                break;
+            }
+            // Same creation time and a larger id: it goes after the new instance.
+            let prev_idle = self.get(pos - 1);
+            self.slots.swap(pos - 1, pos);
+            instances[prev as usize].idle_pos = pos as u32;
+            self.clear(pos - 1);
+            if prev_idle {
+                self.set(pos);
+            }
+            pos -= 1;
+        }
+        instances[id as usize].idle_pos = pos as u32;
+    }
+
+    #[inline]
+    fn get(&self, pos: usize) -> bool {
+        self.idle[pos / 64] >> (pos % 64) & 1 == 1
+    }
+
+    #[inline]
+    fn set(&mut self, pos: usize) {
+        let w = pos / 64;
+        self.idle[w] |= 1 << (pos % 64);
+        if self.lo >= self.hi {
+            self.lo = w as u32;
+            self.hi = w as u32 + 1;
+        } else {
+            self.lo = self.lo.min(w as u32);
+            self.hi = self.hi.max(w as u32 + 1);
+        }
+    }
+
+    #[inline]
+    fn clear(&mut self, pos: usize) {
+        self.idle[pos / 64] &= !(1 << (pos % 64));
+    }
+
+    /// Takes the newest idle instance (clears its bit).
+    #[inline]
+    fn take_newest(&mut self) -> Option<u32> {
+        while self.hi > self.lo {
+            let w = self.hi as usize - 1;
+            let bits = self.idle[w];
+            if bits != 0 {
+                let pos = w * 64 + 63 - bits.leading_zeros() as usize;
+                self.idle[w] = bits & !(1 << (pos % 64));
+                return Some(self.slots[pos]);
+            }
+            self.hi -= 1;
+        }
+        None
+    }
+
+    /// Takes the oldest idle instance (clears its bit).
+    #[inline]
+    fn take_oldest(&mut self) -> Option<u32> {
+        while self.hi > self.lo {
+            let w = self.lo as usize;
+            let bits = self.idle[w];
+            if bits != 0 {
+                let pos = w * 64 + bits.trailing_zeros() as usize;
+                self.idle[w] = bits & (bits - 1);
+                return Some(self.slots[pos]);
+            }
+            self.lo += 1;
+        }
+        None
+    }
+
+    /// Instance `id` at `pos` died: leaves a hole, and squeezes the holes out when they are
+    /// half the slots.
+    fn remove(&mut self, pos: usize, instances: &mut [Instance]) {
+        self.clear(pos);
+        self.slots[pos] = NONE;
+        self.holes += 1;
+        if self.holes as usize * 2 > self.slots.len() + 64 {
+            self.compact(instances);
+        }
+    }
+
+    fn compact(&mut self, instances: &mut [Instance]) {
+        let mut idle = vec![0u64; self.idle.len()];
+        let mut k = 0;
+        for pos in 0..self.slots.len() {
+            let id = self.slots[pos];
+            if id == NONE {
+                continue;
+            }
+            if self.get(pos) {
+                idle[k / 64] |= 1 << (k % 64);
+            }
+            self.slots[k] = id;
+            instances[id as usize].idle_pos = k as u32;
+            k += 1;
+        }
+        self.slots.truncate(k);
+        idle.truncate(k.div_ceil(64));
+        self.idle = idle;
+        self.holes = 0;
+        self.lo = 0;
+        self.hi = self.idle.len() as u32;
+    }
 }
 
 /// One deployed function.
@@ -175,6 +306,8 @@ pub struct Function {
     pub memory_mb: u32,
     /// vCPUs per instance.
     pub vcpus: f64,
+    /// `1 / vcpus` (the slowdown of a task that can use all of them), computed once.
+    inv_vcpus: f64,
     /// Keep-alive of its idle instances.
     pub keep_alive: Option<SimDuration>,
     idle: IdleList,
@@ -287,14 +420,15 @@ impl Faas {
     ) -> u32 {
         let idle = match self.config.reuse {
             Reuse::MostRecentlyUsed => IdleList::Mru,
-            Reuse::Newest => IdleList::Newest(BinaryHeap::new()),
-            Reuse::Oldest => IdleList::Oldest(BinaryHeap::new()),
+            Reuse::Newest => IdleList::Newest(CreationOrder::default()),
+            Reuse::Oldest => IdleList::Oldest(CreationOrder::default()),
             Reuse::Random => IdleList::Random(Vec::new()),
         };
         self.functions.push(Function {
             name,
             memory_mb,
             vcpus: self.config.cpu.vcpus(memory_mb),
+            inv_vcpus: 1.0 / self.config.cpu.vcpus(memory_mb).max(1e-9),
             keep_alive,
             idle,
             idle_count: 0,
@@ -353,14 +487,21 @@ impl Faas {
             idle_prev: NONE,
             idle_next: NONE,
         };
-        if let Some(id) = self.free.pop() {
+        let id = if let Some(id) = self.free.pop() {
             let generation = self.instances[id as usize].generation.wrapping_add(1);
             self.instances[id as usize] = Instance { generation, ..inst };
             id
         } else {
             self.instances.push(inst);
             (self.instances.len() - 1) as u32
+        };
+        if !provisioned
+            && let IdleList::Newest(o) | IdleList::Oldest(o) =
+                &mut self.functions[func as usize].idle
+        {
+            o.add(id, now, &mut self.instances);
         }
+        id
     }
 
     fn link_idle(&mut self, func: u32, id: u32) {
@@ -403,26 +544,15 @@ impl Faas {
             self.functions[func as usize].provisioned_idle.push(id);
             return;
         }
-        let (generation, created) = (inst.generation, inst.created);
+        let pos = inst.idle_pos;
         self.link_idle(func, id);
-        let len = match &mut self.functions[func as usize].idle {
-            IdleList::Mru => return,
-            IdleList::Newest(h) => {
-                h.push((created, id, generation));
-                h.len()
-            }
-            IdleList::Oldest(h) => {
-                h.push(Reverse((created, id, generation)));
-                h.len()
-            }
+        match &mut self.functions[func as usize].idle {
+            IdleList::Mru => {}
+            IdleList::Newest(o) | IdleList::Oldest(o) => o.set(pos as usize),
             IdleList::Random(v) => {
                 self.instances[id as usize].idle_pos = v.len() as u32;
                 v.push(id);
-                return;
             }
-        };
-        if len > 2 * self.functions[func as usize].idle_count as usize + 64 {
-            self.compact(func);
         }
     }
 
@@ -436,29 +566,19 @@ impl Faas {
         if let Some(id) = self.functions[func as usize].provisioned_idle.pop() {
             return Some(id);
         }
-        if self.functions[func as usize].idle_head == NONE {
-            match &mut self.functions[func as usize].idle {
-                IdleList::Newest(h) => h.clear(),
-                IdleList::Oldest(h) => h.clear(),
-                IdleList::Mru | IdleList::Random(_) => {}
-            }
+        let f = &mut self.functions[func as usize];
+        if f.idle_head == NONE {
             return None;
         }
-        let id = loop {
-            let f = &mut self.functions[func as usize];
-            let (id, generation) = match &mut f.idle {
-                IdleList::Mru => break f.idle_tail,
-                IdleList::Newest(h) => h.pop().map(|(_, id, g)| (id, g))?,
-                IdleList::Oldest(h) => h.pop().map(|Reverse((_, id, g))| (id, g))?,
-                IdleList::Random(v) => {
-                    let k = rng.random_range(0..v.len());
-                    let id = v[k];
-                    self.remove_from_random(id);
-                    break id;
-                }
-            };
-            if self.is_idle(id, generation) {
-                break id;
+        let id = match &mut f.idle {
+            IdleList::Mru => f.idle_tail,
+            IdleList::Newest(o) => o.take_newest()?,
+            IdleList::Oldest(o) => o.take_oldest()?,
+            IdleList::Random(v) => {
+                let k = rng.random_range(0..v.len());
+                let id = v[k];
+                self.remove_from_random(id);
+                id
             }
         };
         self.unlink_idle(id);
@@ -476,19 +596,6 @@ impl Faas {
                     self.instances[moved as usize].idle_pos = k as u32;
                 }
             }
-        }
-    }
-
-    fn compact(&mut self, func: u32) {
-        let instances = &self.instances;
-        let live = |id: u32, generation: u32| {
-            let i = &instances[id as usize];
-            i.generation == generation && i.state == InstanceState::Idle
-        };
-        match &mut self.functions[func as usize].idle {
-            IdleList::Newest(h) => h.retain(|&(_, id, g)| live(id, g)),
-            IdleList::Oldest(h) => h.retain(|Reverse((_, id, g))| live(*id, *g)),
-            IdleList::Mru | IdleList::Random(_) => {}
         }
     }
 
@@ -656,6 +763,16 @@ impl Faas {
     }
 
     fn kill(&mut self, id: u32, now: SimTime) {
+        let (func, pos, provisioned) = {
+            let i = &self.instances[id as usize];
+            (i.func, i.idle_pos, i.provisioned)
+        };
+        if !provisioned
+            && let IdleList::Newest(o) | IdleList::Oldest(o) =
+                &mut self.functions[func as usize].idle
+        {
+            o.remove(pos as usize, &mut self.instances);
+        }
         let inst = &mut self.instances[id as usize];
         inst.state = InstanceState::Dead;
         inst.generation = inst.generation.wrapping_add(1);
@@ -680,9 +797,15 @@ impl Faas {
 
     /// Service-time factor of `func` for a task that can use `parallelism` vCPUs, relative to
     /// one full vCPU: duration = service × factor.
+    #[inline]
     pub fn slowdown(&self, func: u32, parallelism: f64) -> f64 {
-        let v = self.functions[func as usize].vcpus.min(parallelism);
-        1.0 / v.max(1e-9)
+        let f = &self.functions[func as usize];
+        // `min` ignores a NaN parallelism: so does this test.
+        if !(parallelism < f.vcpus) {
+            // The common case (a single-threaded task on ≤ 1 vCPU): no division.
+            return f.inv_vcpus;
+        }
+        1.0 / parallelism.max(1e-9)
     }
 }
 
@@ -690,6 +813,7 @@ impl Faas {
 mod tests {
     use super::*;
     use crate::kernel::rng;
+    use rand::RngExt;
 
     fn config(reuse: Reuse) -> FaasConfig {
         FaasConfig {
@@ -782,6 +906,79 @@ mod tests {
                 _ => ids[want],
             };
             assert_eq!(got, want, "{reuse:?}");
+        }
+    }
+
+    /// Newest and oldest pick the idle instance with the largest (smallest) `(created, id)`,
+    /// checked against a scan of all instances under a random load with many creation-time
+    /// ties, expiries (holes, compaction) and hundreds of instances (several bit words).
+    #[test]
+    fn newest_and_oldest_match_a_scan_of_all_instances() {
+        use rand::SeedableRng;
+        for reuse in [Reuse::Newest, Reuse::Oldest] {
+            let mut c = config(reuse);
+            c.concurrency_limit = 1_000_000;
+            let mut f = Faas::new(c);
+            let func = f.add_function("f".into(), 1024, Some(SimDuration::from_secs(40)));
+            let other = f.add_function("g".into(), 1024, Some(SimDuration::from_secs(40)));
+            let mut r = rng::from_seed(1);
+            let mut load = rand_pcg::Pcg64Mcg::seed_from_u64(99);
+            let mut busy: Vec<u32> = Vec::new();
+            let mut sweep_at: Option<SimTime> = None;
+            let (mut warm, mut cold) = (0, 0);
+            for step in 0..60_000u64 {
+                // Whole seconds: many events share a time.
+                let now = t(step / 20);
+                if sweep_at.is_some_and(|at| at <= now) {
+                    sweep_at = f.sweep(func, now);
+                }
+                // Bursts of acquisitions alternate with bursts of releases.
+                let phase = (step / 3000) % 2 == 0;
+                let acquire = busy.is_empty() || load.random_bool(if phase { 0.7 } else { 0.3 });
+                if acquire {
+                    let want = f
+                        .instances
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, i)| i.func == func && i.state == InstanceState::Idle)
+                        .map(|(id, i)| (i.created, id as u32));
+                    let want = match reuse {
+                        Reuse::Newest => want.max(),
+                        _ => want.min(),
+                    }
+                    .map(|(_, id)| id);
+                    match f.acquire(func, now, &mut r) {
+                        Acquire::Warm(id) => {
+                            assert_eq!(Some(id), want, "{reuse:?} step {step}");
+                            warm += 1;
+                            busy.push(id);
+                        }
+                        Acquire::Cold(id) => {
+                            assert_eq!(want, None, "{reuse:?} step {step}");
+                            cold += 1;
+                            busy.push(id);
+                        }
+                        Acquire::Throttled => unreachable!(),
+                    }
+                    // Another function's instances interleave in the instance ids.
+                    if load.random_bool(0.1)
+                        && let Acquire::Cold(id) | Acquire::Warm(id) = f.acquire(other, now, &mut r)
+                    {
+                        f.release(id, now);
+                    }
+                } else {
+                    let k = load.random_range(0..busy.len());
+                    let id = busy.swap_remove(k);
+                    if let Timer::Sweep { at, .. } = f.release(id, now) {
+                        sweep_at = Some(at);
+                    }
+                }
+            }
+            assert!(
+                warm > 10_000 && cold > 500,
+                "{reuse:?}: {warm} warm, {cold} cold"
+            );
+            assert!(f.evicted > 500, "{reuse:?}: {} evicted", f.evicted);
         }
     }
 

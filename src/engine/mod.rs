@@ -42,7 +42,7 @@ impl Source {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Arrival> {
         match self {
             Source::Synthetic(a) => a.next_time().map(|time| Arrival {
@@ -752,8 +752,10 @@ impl<'a> Sim<'a> {
         if r.done < stage.quorum as u16 {
             return;
         }
-        // Quorum reached: cancel the rest, then exit or move on.
-        self.cancel_siblings(req);
+        // Quorum reached: cancel the rest (a single-task stage has none), then exit or move on.
+        if stage.tasks > 1 {
+            self.cancel_siblings(req);
+        }
         let r = &mut self.requests[req as usize];
         r.last_backend = Some(match loc {
             Loc::Vm { pool, .. } => Backend::Vm(pool),

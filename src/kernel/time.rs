@@ -53,12 +53,12 @@ impl SimDuration {
     }
     /// Converts seconds to nanoseconds, rounding to the nearest nanosecond; negative and NaN
     /// inputs become zero, overlarge ones saturate.
+    #[inline]
     pub fn from_secs_f64(secs: f64) -> Self {
-        if secs.is_nan() || secs <= 0.0 {
-            return SimDuration(0);
-        }
-        // Positive here, so adding ½ and truncating rounds half away from zero like
-        // `f64::round`, without a library call; `as` saturates overlarge values.
+        // For positive inputs, adding ½ and truncating rounds half away from zero like
+        // `f64::round`, without a library call. No test is needed for the others: a NaN stays
+        // NaN and anything ≤ 0 ends at most at ½, and `as` maps NaN and every value below 1 to
+        // 0 (and saturates overlarge ones).
         SimDuration((secs * NANOS_PER_SEC as f64 + 0.5) as u64)
     }
     /// The span in seconds, for reports.
@@ -143,6 +143,11 @@ mod tests {
         assert_eq!(SimDuration::from_secs_f64(0.6e-9).0, 1);
         assert_eq!(SimDuration::from_secs_f64(-3.0).0, 0);
         assert_eq!(SimDuration::from_secs_f64(f64::NAN).0, 0);
+        assert_eq!(SimDuration::from_secs_f64(-0.0).0, 0);
+        assert_eq!(SimDuration::from_secs_f64(-0.4e-9).0, 0);
+        assert_eq!(SimDuration::from_secs_f64(f64::NEG_INFINITY).0, 0);
+        assert_eq!(SimDuration::from_secs_f64(f64::INFINITY).0, u64::MAX);
+        assert_eq!(SimDuration::from_secs_f64(1e30).0, u64::MAX);
     }
 
     #[test]

@@ -317,9 +317,19 @@ pub fn read_column(path: &Path, column: &str, unit: &str) -> Result<Vec<u64>, St
 }
 
 impl Dist {
-    /// Draws one duration.
-    #[inline]
+    /// Draws one duration. The two commonest laws are drawn inline; the others out of line, so
+    /// that this stays small enough to inline into the engine's hot path.
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> SimDuration {
+        match self {
+            Dist::Constant(d) => *d,
+            Dist::Exponential(d, _) => SimDuration::from_secs_f64(d.sample(rng)),
+            _ => self.sample_other(rng),
+        }
+    }
+
+    #[inline(never)]
+    fn sample_other<R: Rng + ?Sized>(&self, rng: &mut R) -> SimDuration {
         match self {
             Dist::Constant(d) => *d,
             Dist::Exponential(d, _) => SimDuration::from_secs_f64(d.sample(rng)),
