@@ -80,11 +80,15 @@ fn m_m_8_matches_erlang_c() {
         "5000s",
         20,
     ));
-    let (_, wq) = erlang_c(8, lambda, mu);
-    assert_in_ci("M/M/8 mean wait", &metric(&sc, "wait_mean_s")[0], wq);
+    let (p_wait, wq) = erlang_c(8, lambda, mu);
+    let r = infersim::run_scenario(&sc, None, None);
+    let get = |m: &str| -> Vec<f64> { r.results[0].iter().map(|x| x.get(m).unwrap()).collect() };
+    assert_in_ci("M/M/8 mean wait", &get("wait_mean_s"), wq);
+    // P(wait) = 0.7015: the share of customers that find all 8 servers busy.
+    assert_in_ci("M/M/8 P(wait)", &get("wait_probability"), p_wait);
     assert_in_ci(
         "M/M/8 utilisation",
-        &metric(&sc, "vm_utilization")[0],
+        &get("vm_utilization"),
         lambda / (8.0 * mu),
     );
 }
