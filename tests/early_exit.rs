@@ -405,3 +405,30 @@ service = { kind = "constant", value = "5ms" }
         .collect();
     assert_in_ci("exited after a", &frac, 0.5);
 }
+
+#[test]
+fn tasks_queued_at_a_pool_whose_vms_are_all_retired_go_to_functions() {
+    // LIBRA told a VM serves 100 req/s when it serves 16: its one VM's queue grows by 24 req/s
+    // until the horizon. When the arrivals stop, the next update retires the VM; the queued
+    // requests then run on functions instead of waiting for ever.
+    let sc = libra(
+        "400s",
+        r#"{ kind = "constant", rate = "50/s" }"#,
+        "update_interval = \"300s\"",
+    );
+    let mut sc = sc;
+    sc.policies.truncate(1);
+    if let infersim::scenario::spec::PolicySpec::Libra(l) = &mut sc.policies[0] {
+        l.capacity_per_vm = Some(100.0);
+    }
+    let r = infersim::run_scenario(&sc, Some(0), None);
+    assert_eq!(
+        get(&r, "libra", 0, "completed"),
+        get(&r, "libra", 0, "requests")
+    );
+    assert!(
+        get(&r, "libra", 0, "latency_max_s") > 60.0,
+        "the queue should have grown"
+    );
+    assert!(get(&r, "libra", 0, "end_time_s") < 1000.0);
+}

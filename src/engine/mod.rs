@@ -987,6 +987,7 @@ impl<'a> Sim<'a> {
                 }
                 ScaleAction::Retire { pool, n } => {
                     self.pools[pool as usize].retire(n, now, &mut self.ledger);
+                    self.spill_stranded(pool);
                 }
             }
         }
@@ -994,6 +995,31 @@ impl<'a> Sim<'a> {
             && (now < self.horizon || self.in_flight + self.orphans > 0)
         {
             let _ = self.queue.push(now + iv, Event::Tick);
+        }
+    }
+
+    /// Tasks queued at a pool that has no VM left (none running or booting) would wait for
+    /// ever: they go to their stage's function instead.
+    fn spill_stranded(&mut self, pool: u16) {
+        let p = &mut self.pools[pool as usize];
+        if p.queued == 0 || p.running + p.booting > 0 {
+            return;
+        }
+        let mut stranded: Vec<(u32, u64)> = p.queue.drain(..).collect();
+        for vm in &mut p.vms {
+            stranded.extend(vm.queue.drain(..));
+        }
+        p.queued = 0;
+        for (task, seq) in stranded {
+            let valid = self.tasks.get(task as usize).is_some_and(|t| {
+                t.seq as u64 == seq
+                    && t.state == TaskState::Queued
+                    && t.loc == Loc::VmQueued { pool }
+            });
+            if valid {
+                self.tasks[task as usize].loc = Loc::None;
+                self.invoke(task);
+            }
         }
     }
 
