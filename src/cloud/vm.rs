@@ -104,12 +104,16 @@ pub struct Pool {
     pub queued: u32,
     /// VMs launched over the run.
     pub launched: u64,
+    /// `1 / vcpus_per_slot` (at least 1e-9 vCPU), the service-time factor of a task that can
+    /// use every vCPU of its slot: computed once, not divided per task.
+    inv_vcpus_per_slot: f64,
 }
 
 impl Pool {
     /// An empty pool.
     pub fn new(name: String, config: VmConfig) -> Self {
         Pool {
+            inv_vcpus_per_slot: 1.0 / config.vcpus_per_slot.max(1e-9),
             name,
             config,
             vms: Vec::new(),
@@ -157,19 +161,28 @@ impl Pool {
     }
 
     /// Free slots on running VMs.
+    #[inline]
     pub fn free_slots(&self) -> u32 {
         (self.running * self.config.slots).saturating_sub(self.busy_running())
     }
 
+    #[inline]
     fn busy_running(&self) -> u32 {
         // Busy slots of running (not draining) VMs.
         self.busy_slots.value() as u32 - self.draining_busy()
     }
 
+    #[inline]
     fn draining_busy(&self) -> u32 {
         if self.draining == 0 {
             return 0;
         }
+        self.draining_busy_scan()
+    }
+
+    /// Busy slots of draining VMs (there are some): a scan, out of line.
+    #[inline(never)]
+    fn draining_busy_scan(&self) -> u32 {
         self.vms
             .iter()
             .filter(|v| v.state == VmState::Draining)
@@ -178,6 +191,7 @@ impl Pool {
     }
 
     /// Places a task: on a free slot if there is one, else in a queue.
+    #[inline]
     pub fn place(&mut self, task: (u32, u64), now: SimTime) -> Placement {
         match self.config.dispatch {
             Dispatch::SharedQueue => {
@@ -190,35 +204,40 @@ impl Pool {
                     Placement::Queued
                 }
             }
-            Dispatch::LeastLoaded => {
-                let best = self
-                    .vms
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| v.state == VmState::Running)
-                    .min_by_key(|(_, v)| v.busy as usize + v.queue.len())
-                    .map(|(i, _)| i as u32);
-                match best {
-                    Some(vm) if self.vms[vm as usize].busy < self.config.slots => {
-                        self.occupy(vm, now);
-                        Placement::Start(vm)
-                    }
-                    Some(vm) => {
-                        self.vms[vm as usize].queue.push_back(task);
-                        self.queued += 1;
-                        Placement::Queued
-                    }
-                    None => {
-                        // Nothing running yet: wait in the pool queue for the first boot.
-                        self.queue.push_back(task);
-                        self.queued += 1;
-                        Placement::Queued
-                    }
-                }
+            Dispatch::LeastLoaded => self.place_least_loaded(task, now),
+        }
+    }
+
+    /// [`Pool::place`] with least-loaded dispatch (a scan of the VMs, out of line).
+    #[inline(never)]
+    fn place_least_loaded(&mut self, task: (u32, u64), now: SimTime) -> Placement {
+        let best = self
+            .vms
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.state == VmState::Running)
+            .min_by_key(|(_, v)| v.busy as usize + v.queue.len())
+            .map(|(i, _)| i as u32);
+        match best {
+            Some(vm) if self.vms[vm as usize].busy < self.config.slots => {
+                self.occupy(vm, now);
+                Placement::Start(vm)
+            }
+            Some(vm) => {
+                self.vms[vm as usize].queue.push_back(task);
+                self.queued += 1;
+                Placement::Queued
+            }
+            None => {
+                // Nothing running yet: wait in the pool queue for the first boot.
+                self.queue.push_back(task);
+                self.queued += 1;
+                Placement::Queued
             }
         }
     }
 
+    #[inline]
     fn vm_with_free_slot(&self) -> Option<u32> {
         if self.free_slots() == 0 {
             return None;
@@ -231,6 +250,7 @@ impl Pool {
             .map(|i| i as u32)
     }
 
+    #[inline]
     fn occupy(&mut self, vm: u32, now: SimTime) {
         self.vms[vm as usize].busy += 1;
         let b = self.busy_slots.value() + 1;
@@ -239,6 +259,7 @@ impl Pool {
 
     /// Frees one slot of `vm` at `now`. Returns true if the VM was draining and is now empty
     /// (the caller then terminates it).
+    #[inline]
     pub fn free(&mut self, vm: u32, now: SimTime) -> bool {
         let v = &mut self.vms[vm as usize];
         v.busy -= 1;
@@ -250,6 +271,7 @@ impl Pool {
 
     /// Pops the next queued task for a free slot on `vm` (its own queue first, then the pool's).
     /// `valid` says whether a queued entry is still wanted (cancelled tasks are skipped).
+    #[inline]
     pub fn next_queued(
         &mut self,
         vm: u32,
@@ -274,6 +296,7 @@ impl Pool {
     }
 
     /// Marks a slot of `vm` busy for a task taken from a queue.
+    #[inline]
     pub fn start_queued(&mut self, vm: u32, now: SimTime) {
         self.occupy(vm, now);
     }
@@ -347,8 +370,14 @@ impl Pool {
     }
 
     /// Service-time factor for a task that can use `parallelism` vCPUs (relative to one vCPU).
+    #[inline]
     pub fn slowdown(&self, parallelism: f64) -> f64 {
-        1.0 / self.config.vcpus_per_slot.min(parallelism).max(1e-9)
+        // `min` ignores a NaN parallelism: so does this test.
+        if !(parallelism < self.config.vcpus_per_slot) {
+            // The common case (the task can use the whole slot): no division.
+            return self.inv_vcpus_per_slot;
+        }
+        1.0 / parallelism.max(1e-9)
     }
 
     /// VMs alive (booting, running or draining).

@@ -104,8 +104,57 @@ struct Counters {
     stage_entries: Vec<u64>,
 }
 
+/// The part of a stage's work that depends only on the scenario, computed once per run so that
+/// starting a stage does no storage or hand-off arithmetic.
+#[derive(Clone, Copy)]
+struct StagePlan {
+    /// Storage time inside each task: the GETs of the previous stage's outputs (when it stores
+    /// them) plus the PUT of this stage's output (when the next stage reads it from storage).
+    extra: SimDuration,
+    /// Storage GETs each task makes when it starts.
+    gets: u16,
+    /// Each task PUTs its output to storage when it finishes.
+    puts: bool,
+    /// Activations moved from the previous stage when the task runs elsewhere
+    /// (`handoff = "on-change"`): bytes sent and compression time.
+    handoff: Option<(u64, SimDuration)>,
+}
+
+impl StagePlan {
+    fn new(sc: &Scenario, s: usize) -> Self {
+        let stage = &sc.stages[s];
+        let prev = s.checked_sub(1).map(|p| &sc.stages[p]);
+        let mut extra = SimDuration::ZERO;
+        let mut gets = 0;
+        if let Some(prev) = prev
+            && prev.transfer == Transfer::Storage
+            && prev.output > 0
+        {
+            let bytes = prev.output * prev.quorum as u64;
+            extra += sc.data.storage.time(bytes);
+            gets = prev.quorum as u16;
+        }
+        let puts =
+            stage.transfer == Transfer::Storage && stage.output > 0 && s + 1 < sc.stages.len();
+        if puts {
+            extra += sc.data.storage.time(stage.output);
+        }
+        let handoff = prev
+            .filter(|prev| prev.handoff == Handoff::OnChange)
+            .map(|prev| prev.handoff_bytes());
+        StagePlan {
+            extra,
+            gets,
+            puts,
+            handoff,
+        }
+    }
+}
+
 struct Sim<'a> {
     sc: &'a Scenario,
+    /// Per stage: its scenario-only constants.
+    plans: Vec<StagePlan>,
     policy: Box<dyn Policy>,
     queue: EventQueue<Event>,
     arrivals: Source,
@@ -227,6 +276,7 @@ impl<'a> Sim<'a> {
         let has_exits = sc.stages.iter().any(|st| !st.exit.is_zero());
         let mut sim = Sim {
             sc,
+            plans: (0..n_stages).map(|s| StagePlan::new(sc, s)).collect(),
             policy,
             queue: EventQueue::with_capacity(1024),
             n_classes,
@@ -334,9 +384,7 @@ impl<'a> Sim<'a> {
     /// The function that runs `task`: its stage's, for its request's class.
     #[inline]
     fn function_of(&self, task: u32) -> u32 {
-        let t = &self.tasks[task as usize];
-        let class = self.requests[t.req as usize].class as usize;
-        self.stage_fn[t.stage as usize * self.n_classes + class]
+        self.tasks[task as usize].func
     }
 
     fn arrive(&mut self, a: Arrival) {
@@ -424,45 +472,26 @@ impl<'a> Sim<'a> {
         let r = &mut self.requests[req as usize];
         let s = r.stage as usize;
         let stage = &self.sc.stages[s];
+        let plan = self.plans[s];
         if r.measured {
             self.counters.stage_entries[s] += 1;
         }
         r.done = 0;
         r.failed = 0;
         r.siblings.clear();
-        // Data for this stage's tasks fetched from storage (the previous stage's outputs).
-        let get_time = if s > 0
-            && self.sc.stages[s - 1].transfer == Transfer::Storage
-            && self.sc.stages[s - 1].output > 0
-        {
-            let prev = &self.sc.stages[s - 1];
-            let bytes = prev.output * prev.quorum as u64;
-            Some((self.sc.data.storage.time(bytes), prev.quorum as u64))
-        } else {
-            None
-        };
-        let put_time = (stage.transfer == Transfer::Storage
-            && stage.output > 0
-            && s + 1 < self.sc.stages.len())
-        .then(|| self.sc.data.storage.time(stage.output));
-        let previous = self.requests[req as usize].last_backend;
-        // Activations move only when the next task runs elsewhere (`handoff = "on-change"`).
-        let handoff = (s > 0 && self.sc.stages[s - 1].handoff == Handoff::OnChange)
-            .then(|| self.sc.stages[s - 1].handoff_bytes());
+        // What the tasks need from their request is fixed for the stage: read it once.
+        let (previous, index, arrival, measured) = (r.last_backend, r.index, r.arrival, r.measured);
+        let func = self.stage_fn[s * self.n_classes + r.class as usize];
         for _ in 0..stage.tasks {
-            let r = &self.requests[req as usize];
             let info = TaskInfo {
                 stage: s,
-                request: r.index,
-                arrival: r.arrival,
+                request: index,
+                arrival,
                 previous,
             };
             let backend = self.policy.route(&view!(self), &info);
             let profile = match backend {
-                Backend::Faas => {
-                    let f = self.stage_fn[s * self.n_classes + r.class as usize];
-                    self.faas_profile[f as usize]
-                }
+                Backend::Faas => self.faas_profile[func as usize],
                 Backend::Vm(p) => self.vm_profile[s * self.pools.len() + p as usize],
             };
             let r = &mut self.requests[req as usize];
@@ -473,40 +502,33 @@ impl<'a> Sim<'a> {
             };
             // Storage requests are billed when they happen: GETs when the task starts, the PUT
             // when it finishes (a task aborted or cancelled before then pays neither).
-            let mut extra = SimDuration::ZERO;
-            let mut gets = 0;
-            if let Some((g, n)) = get_time {
-                extra += g;
-                gets = n as u16;
-            }
-            if let Some(p) = put_time {
-                extra += p;
-            }
             self.task_seq = self.task_seq.wrapping_add(1);
             let task = self.tasks.insert(Task {
                 req,
                 seq: self.task_seq,
+                func,
                 stage: s as u16,
                 state: TaskState::Queued,
                 loc: Loc::None,
                 service,
                 profiled: profile.is_some(),
-                extra,
+                measured,
+                extra: plan.extra,
                 enqueued: now,
                 attempts: 0,
-                gets,
-                puts: put_time.is_some(),
+                gets: plan.gets,
+                puts: plan.puts,
             }) as u32;
             if stage.tasks > 1 {
                 r.siblings.push((task, self.task_seq));
             }
-            if r.measured {
+            if measured {
                 match backend {
                     Backend::Faas => self.counters.tasks_faas[s] += 1,
                     Backend::Vm(_) => self.counters.tasks_vm[s] += 1,
                 }
             }
-            let transit = handoff.and_then(|(bytes, compress)| {
+            let transit = plan.handoff.and_then(|(bytes, compress)| {
                 let link = match (previous, backend) {
                     (Some(Backend::Vm(a)), Backend::Vm(b)) if a == b => return None,
                     (Some(Backend::Vm(_)), Backend::Vm(_)) => &self.sc.data.network,
@@ -525,7 +547,7 @@ impl<'a> Sim<'a> {
                 }
                 None => self.place(task, backend),
             }
-            // A failed task may have dropped the request.
+            // A failed task may have dropped the request (only a throttled invocation fails).
             if !self.requests.contains(req as usize) {
                 return;
             }
@@ -598,7 +620,7 @@ impl<'a> Sim<'a> {
         let now = self.now();
         let t = &self.tasks[task as usize];
         let stage = &self.sc.stages[t.stage as usize];
-        let func = self.function_of(task);
+        let func = t.func;
         match self.faas.acquire(func, now, &mut self.platform_rng) {
             Acquire::Warm(inst) => {
                 let exec = if t.profiled {
@@ -719,7 +741,7 @@ impl<'a> Sim<'a> {
         let wait = now.since(t.enqueued);
         let seq = t.seq;
         self.ledger.storage_gets += t.gets as u64;
-        if self.requests[t.req as usize].measured {
+        if t.measured {
             self.counters.wait_sum_ns += wait.as_nanos() as u128;
             self.counters.waits += 1;
             self.counters.waited += u64::from(wait > SimDuration::ZERO);
@@ -826,12 +848,19 @@ impl<'a> Sim<'a> {
                 }
             }
             Loc::Vm { pool, vm } => {
+                // The next queued task takes the slot over: the VM's busy count (and the
+                // pool's busy-slot integral, whose value would drop and rise again at the same
+                // instant) stay as they are.
+                if let Some(task) = self.next_queued(pool, vm) {
+                    self.start_on_vm(task, pool, vm);
+                    self.fill_vm(pool, vm);
+                    return;
+                }
                 let p = &mut self.pools[pool as usize];
                 if p.free(vm, now) {
                     p.drained(vm, now, &mut self.ledger);
-                } else {
-                    self.fill_vm(pool, vm);
                 }
+                // No queued task is left for this VM: nothing to fill.
             }
             Loc::None | Loc::FaasQueued | Loc::VmQueued { .. } | Loc::Transit { .. } => {}
         }
@@ -880,17 +909,27 @@ impl<'a> Sim<'a> {
             if p.vms[vm as usize].busy >= p.config.slots {
                 return;
             }
-            let tasks = &self.tasks;
-            let next = self.pools[pool as usize].next_queued(vm, |k, seq| {
-                tasks
-                    .get(k as usize)
-                    .is_some_and(|t| t.seq as u64 == seq && t.state == TaskState::Queued)
-            });
-            let Some((task, _)) = next else { return };
+            let Some(task) = self.next_queued(pool, vm) else {
+                return;
+            };
             let now = self.now();
             self.pools[pool as usize].start_queued(vm, now);
             self.start_on_vm(task, pool, vm);
         }
+    }
+
+    /// Pops the next task still waiting for a slot of `vm` (none unless it is running),
+    /// skipping cancelled entries.
+    #[inline]
+    fn next_queued(&mut self, pool: u16, vm: u32) -> Option<u32> {
+        let tasks = &self.tasks;
+        self.pools[pool as usize]
+            .next_queued(vm, |k, seq| {
+                tasks
+                    .get(k as usize)
+                    .is_some_and(|t| t.seq as u64 == seq && t.state == TaskState::Queued)
+            })
+            .map(|(task, _)| task)
     }
 
     /// Cancels the tasks of the request's current stage that have not finished.

@@ -111,6 +111,8 @@ pub struct Task {
     pub req: u32,
     /// Unique sequence number (slab keys are reused).
     pub seq: u32,
+    /// The function that runs it if it goes to FaaS (its stage's, for its request's class).
+    pub func: u32,
     /// Stage index.
     pub stage: u16,
     /// State.
@@ -121,6 +123,8 @@ pub struct Task {
     pub service: SimDuration,
     /// The service time was drawn from a profile of the resource it runs on: no vCPU scaling.
     pub profiled: bool,
+    /// Its request is counted in metrics (a copy of [`Request::measured`]).
+    pub measured: bool,
     /// Data-movement time inside the task (storage GET/PUT).
     pub extra: SimDuration,
     /// When it was created (for queue waits).
