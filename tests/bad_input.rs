@@ -236,3 +236,22 @@ fn early_exit_errors_point_at_the_key() {
         &["exits.network", "3 exits", "1 stages"],
     );
 }
+
+#[test]
+fn planning_policies_reject_trace_driven_service() {
+    let path = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/azure2019-keepalive.toml"
+    ));
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains("from-trace"));
+    let text = format!("{text}\n[[policy]]\nkind = \"serflow\"\n");
+    let err = infersim::scenario::Scenario::from_str_at(&text, path)
+        .map(|_| ())
+        .expect_err("serflow on from-trace service must be rejected")
+        .to_string();
+    assert!(
+        err.contains("from-trace") && err.contains("key `policy["),
+        "{err}"
+    );
+}

@@ -433,6 +433,21 @@ impl Validator<'_> {
                 ));
             }
             self.check_policy(&key, p, &instance_types, stages.len())?;
+            // Planning policies profile each stage's service; a trace-driven service has none.
+            let traced = stages
+                .iter()
+                .any(|st| matches!(st.service, StageService::FromTrace));
+            let needs_profile = match p {
+                PolicySpec::Libra(l) => l.capacity_per_vm.is_none(),
+                PolicySpec::Serflow(_) => true,
+                _ => false,
+            };
+            if traced && needs_profile {
+                return Err(self.err(
+                    &key,
+                    "this policy plans from each stage's service distribution, but a stage takes its service from the trace (`from-trace`); give the stages a `service` distribution (libra also accepts `capacity_per_vm`)",
+                ));
+            }
         }
         Ok(Scenario {
             name: s.name.clone(),
