@@ -332,6 +332,79 @@ pub struct Function {
     sweep_pending: bool,
 }
 
+impl Function {
+    /// Appends `id` to the tail of the idle list.
+    #[inline(always)]
+    fn link_idle(&mut self, instances: &mut [Instance], id: u32) {
+        let tail = self.idle_tail;
+        let inst = &mut instances[id as usize];
+        inst.idle_prev = tail;
+        inst.idle_next = NONE;
+        if tail == NONE {
+            self.idle_head = id;
+        } else {
+            instances[tail as usize].idle_next = id;
+        }
+        self.idle_tail = id;
+    }
+
+    /// Takes `id` out of the idle list. Its own links are left stale: they are only read while
+    /// it is in the list, and [`Function::link_idle`] rewrites both.
+    #[inline(always)]
+    fn unlink_idle(&mut self, instances: &mut [Instance], id: u32) {
+        let i = &instances[id as usize];
+        let (prev, next) = (i.idle_prev, i.idle_next);
+        if prev == NONE {
+            self.idle_head = next;
+        } else {
+            instances[prev as usize].idle_next = next;
+        }
+        if next == NONE {
+            self.idle_tail = prev;
+        } else {
+            instances[next as usize].idle_prev = prev;
+        }
+    }
+}
+
+/// Takes a uniformly random idle instance out of the random-reuse vector `v`.
+#[cold]
+#[inline(never)]
+fn take_random(v: &mut Vec<u32>, instances: &mut [Instance], rng: &mut SimRng) -> u32 {
+    let k = rng.random_range(0..v.len());
+    let id = v[k];
+    remove_random(v, instances, id);
+    id
+}
+
+/// Removes `id` from the random-reuse vector `v` if it is there.
+fn remove_random(v: &mut Vec<u32>, instances: &mut [Instance], id: u32) {
+    let k = instances[id as usize].idle_pos as usize;
+    if k < v.len() && v[k] == id {
+        v.swap_remove(k);
+        if k < v.len() {
+            let moved = v[k];
+            instances[moved as usize].idle_pos = k as u32;
+        }
+    }
+}
+
+/// Refills the scale-up bucket of `f` up to `now` and takes a token if there is one.
+#[cold]
+#[inline(never)]
+fn take_token_slow(f: &mut Function, burst: u32, scale_period: SimDuration, now: SimTime) -> bool {
+    let period = scale_period.as_secs_f64().max(1e-9);
+    let dt = now.since(f.tokens_at).as_secs_f64();
+    f.tokens = (f.tokens + dt * burst as f64 / period).min(burst as f64);
+    f.tokens_at = now;
+    if f.tokens >= 1.0 {
+        f.tokens -= 1.0;
+        true
+    } else {
+        false
+    }
+}
+
 /// A timer the engine must set after an instance became idle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timer {
@@ -504,40 +577,19 @@ impl Faas {
         id
     }
 
+    /// Appends `id` to the tail of its function's idle list (general path).
     fn link_idle(&mut self, func: u32, id: u32) {
-        let tail = self.functions[func as usize].idle_tail;
-        let inst = &mut self.instances[id as usize];
-        inst.idle_prev = tail;
-        inst.idle_next = NONE;
-        if tail == NONE {
-            self.functions[func as usize].idle_head = id;
-        } else {
-            self.instances[tail as usize].idle_next = id;
-        }
-        self.functions[func as usize].idle_tail = id;
+        self.functions[func as usize].link_idle(&mut self.instances, id);
     }
 
+    /// Takes `id` out of its function's idle list (general path).
     fn unlink_idle(&mut self, id: u32) {
-        let (func, prev, next) = {
-            let i = &self.instances[id as usize];
-            (i.func, i.idle_prev, i.idle_next)
-        };
-        let f = &mut self.functions[func as usize];
-        if prev == NONE {
-            f.idle_head = next;
-        } else {
-            self.instances[prev as usize].idle_next = next;
-        }
-        if next == NONE {
-            f.idle_tail = prev;
-        } else {
-            self.instances[next as usize].idle_prev = prev;
-        }
-        let inst = &mut self.instances[id as usize];
-        inst.idle_prev = NONE;
-        inst.idle_next = NONE;
+        let func = self.instances[id as usize].func;
+        self.functions[func as usize].unlink_idle(&mut self.instances, id);
     }
 
+    /// Makes the (already idle-marked) instance `id` of `func` available for reuse (general
+    /// path: provisioned instances, random reuse, pre-warming).
     fn push_idle(&mut self, func: u32, id: u32) {
         let inst = &self.instances[id as usize];
         if inst.provisioned {
@@ -561,41 +613,10 @@ impl Faas {
         i.generation == generation && i.state == InstanceState::Idle
     }
 
-    /// Takes the idle instance the reuse rule picks, if any (provisioned ones first).
-    fn pop_idle(&mut self, func: u32, rng: &mut SimRng) -> Option<u32> {
-        if let Some(id) = self.functions[func as usize].provisioned_idle.pop() {
-            return Some(id);
-        }
-        let f = &mut self.functions[func as usize];
-        if f.idle_head == NONE {
-            return None;
-        }
-        let id = match &mut f.idle {
-            IdleList::Mru => f.idle_tail,
-            IdleList::Newest(o) => o.take_newest()?,
-            IdleList::Oldest(o) => o.take_oldest()?,
-            IdleList::Random(v) => {
-                let k = rng.random_range(0..v.len());
-                let id = v[k];
-                self.remove_from_random(id);
-                id
-            }
-        };
-        self.unlink_idle(id);
-        Some(id)
-    }
-
     fn remove_from_random(&mut self, id: u32) {
         let func = self.instances[id as usize].func;
         if let IdleList::Random(v) = &mut self.functions[func as usize].idle {
-            let k = self.instances[id as usize].idle_pos as usize;
-            if k < v.len() && v[k] == id {
-                v.swap_remove(k);
-                if k < v.len() {
-                    let moved = v[k];
-                    self.instances[moved as usize].idle_pos = k as u32;
-                }
-            }
+            remove_random(v, &mut self.instances, id);
         }
     }
 
@@ -603,17 +624,12 @@ impl Faas {
         let Some(burst) = self.config.scale_burst else {
             return true;
         };
-        let period = self.config.scale_period.as_secs_f64().max(1e-9);
-        let f = &mut self.functions[func as usize];
-        let dt = now.since(f.tokens_at).as_secs_f64();
-        f.tokens = (f.tokens + dt * burst as f64 / period).min(burst as f64);
-        f.tokens_at = now;
-        if f.tokens >= 1.0 {
-            f.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        take_token_slow(
+            &mut self.functions[func as usize],
+            burst,
+            self.config.scale_period,
+            now,
+        )
     }
 
     /// When the scale-up bucket of `func` will hold a token again (for throttled queues).
@@ -634,27 +650,52 @@ impl Faas {
 
     /// Finds an instance for one invocation of `func`: an idle one (warm) or a new one (cold),
     /// within the concurrency limit and the scale-up rate.
+    #[inline]
     pub fn acquire(&mut self, func: u32, now: SimTime, rng: &mut SimRng) -> Acquire {
         if self.in_use >= self.config.concurrency_limit {
             return Acquire::Throttled;
         }
-        if let Some(id) = self.pop_idle(func, rng) {
-            let mem = self.functions[func as usize].memory_mb as u128;
-            let inst = &mut self.instances[id as usize];
-            let idle = now.since(inst.idle_since).as_nanos() as u128 * mem;
-            self.idle_mb_ns += idle;
-            self.functions[func as usize].idle_mb_ns += idle;
-            self.functions[func as usize].invocations += 1;
-            inst.state = InstanceState::Busy;
-            inst.generation = inst.generation.wrapping_add(1);
-            inst.served += 1;
-            let f = &mut self.functions[func as usize];
-            f.idle_count -= 1;
-            f.busy_count += 1;
-            self.in_use += 1;
-            self.busy_over_time.set(now, self.in_use as u64);
-            return Acquire::Warm(id);
-        }
+        let f = &mut self.functions[func as usize];
+        // The idle instance the reuse rule picks, if any (provisioned ones first).
+        let id = if let Some(id) = f.provisioned_idle.pop() {
+            id
+        } else if f.idle_head == NONE {
+            return self.acquire_cold(func, now);
+        } else {
+            let id = match &mut f.idle {
+                IdleList::Mru => f.idle_tail,
+                IdleList::Newest(o) => match o.take_newest() {
+                    Some(id) => id,
+                    None => return self.acquire_cold(func, now),
+                },
+                IdleList::Oldest(o) => match o.take_oldest() {
+                    Some(id) => id,
+                    None => return self.acquire_cold(func, now),
+                },
+                IdleList::Random(v) => take_random(v, &mut self.instances, rng),
+            };
+            f.unlink_idle(&mut self.instances, id);
+            id
+        };
+        let inst = &mut self.instances[id as usize];
+        let idle = now.since(inst.idle_since).as_nanos() as u128 * f.memory_mb as u128;
+        inst.state = InstanceState::Busy;
+        inst.generation = inst.generation.wrapping_add(1);
+        inst.served += 1;
+        self.idle_mb_ns += idle;
+        f.idle_mb_ns += idle;
+        f.invocations += 1;
+        f.idle_count -= 1;
+        f.busy_count += 1;
+        self.in_use += 1;
+        self.busy_over_time.set(now, self.in_use as u64);
+        Acquire::Warm(id)
+    }
+
+    /// No idle instance: starts a new one if the scale-up rate allows.
+    #[cold]
+    #[inline(never)]
+    fn acquire_cold(&mut self, func: u32, now: SimTime) -> Acquire {
         if !self.take_token(func, now) {
             return Acquire::Throttled;
         }
@@ -671,12 +712,48 @@ impl Faas {
 
     /// An invocation finished on `id`; it becomes idle (or is evicted now if it outlived its
     /// maximum lifetime). Returns the timer the engine must set, if any.
+    #[inline]
     pub fn release(&mut self, id: u32, now: SimTime) -> Timer {
-        let inst = &self.instances[id as usize];
-        let func = inst.func;
         self.in_use -= 1;
         self.busy_over_time.set(now, self.in_use as u64);
-        self.functions[func as usize].busy_count -= 1;
+        let inst = &mut self.instances[id as usize];
+        let func = inst.func;
+        let f = &mut self.functions[func as usize];
+        f.busy_count -= 1;
+        if inst.provisioned
+            || self.config.max_lifetime.is_some()
+            || matches!(f.idle, IdleList::Random(_))
+        {
+            return self.release_slow(id, func, now);
+        }
+        // An on-demand instance without a maximum lifetime: it becomes idle, and expires by
+        // keep-alive only.
+        inst.state = InstanceState::Idle;
+        inst.idle_since = now;
+        inst.generation = inst.generation.wrapping_add(1);
+        let pos = inst.idle_pos;
+        f.idle_count += 1;
+        f.link_idle(&mut self.instances, id);
+        if let IdleList::Newest(o) | IdleList::Oldest(o) = &mut f.idle {
+            o.set(pos as usize);
+        }
+        match f.keep_alive {
+            // Fixed keep-alive: instances expire in the order they became idle, so one
+            // pending sweep per function replaces a heap timer per invocation.
+            Some(k) if !f.sweep_pending => {
+                f.sweep_pending = true;
+                Timer::Sweep { func, at: now + k }
+            }
+            _ => Timer::None,
+        }
+    }
+
+    /// The rest of [`Faas::release`] for provisioned instances, a maximum lifetime or random
+    /// reuse (the busy counts are already updated).
+    #[cold]
+    #[inline(never)]
+    fn release_slow(&mut self, id: u32, func: u32, now: SimTime) -> Timer {
+        let inst = &self.instances[id as usize];
         if !inst.provisioned
             && let Some(life) = self.config.max_lifetime
             && now.since(inst.created) >= life
@@ -704,8 +781,6 @@ impl Faas {
                 generation,
             },
             (Some(at), _) => {
-                // Fixed keep-alive: instances expire in the order they became idle, so one
-                // pending sweep per function replaces a heap timer per invocation.
                 let f = &mut self.functions[func as usize];
                 if f.sweep_pending {
                     Timer::None

@@ -8,9 +8,9 @@
 //! Arrivals come from a sorted stream merged beside the event heap.
 
 mod events;
+mod latency;
 mod request;
 
-use hdrhistogram::Histogram;
 use rand::RngExt;
 
 use crate::cloud::billing::{Ledger, billed_ms};
@@ -26,31 +26,74 @@ use crate::scenario::StageService;
 use crate::workload::trace::Arrival;
 use crate::workload::{ArrivalModel, Arrivals};
 pub use events::Event;
+use latency::Latencies;
 use request::{Loc, Request, Task, TaskState};
 
-/// Where arrivals come from: a synthetic process (inlined, the fast path) or any stream.
+/// Where arrivals come from: a synthetic process, drawn ahead in blocks (the fast path), or any
+/// stream.
+// One per run: boxing the large variant would only add an indirection on the hot path.
+#[allow(clippy::large_enum_variant)]
 enum Source {
-    Synthetic(Arrivals),
+    /// A synthetic process and its next arrival times, drawn [`BLOCK`] at a time: the draws of a
+    /// block pipeline in one tight loop (the `ln` of each inter-arrival time no longer sits on
+    /// the event loop's critical path), and the stream is already sorted, so it merges beside
+    /// the event heap. The draws and their order are those of drawing one at a time.
+    Synthetic {
+        process: Arrivals,
+        block: Vec<SimTime>,
+        next: usize,
+    },
     Stream(Box<dyn Iterator<Item = Arrival> + Send>),
 }
+
+/// Arrival times drawn ahead per block.
+const BLOCK: usize = 256;
 
 impl Source {
     fn new(model: &ArrivalModel, rng: SimRng) -> Self {
         match model {
             ArrivalModel::Trace(_) => Source::Stream(model.open(rng)),
-            other => Source::Synthetic(Arrivals::new(other.clone(), rng)),
+            other => Source::Synthetic {
+                process: Arrivals::new(other.clone(), rng),
+                block: Vec::with_capacity(BLOCK),
+                next: 0,
+            },
         }
     }
 
     #[inline(always)]
     fn next(&mut self) -> Option<Arrival> {
         match self {
-            Source::Synthetic(a) => a.next_time().map(|time| Arrival {
-                time,
-                class: 0,
-                service: None,
-            }),
+            Source::Synthetic {
+                process,
+                block,
+                next,
+            } => {
+                if *next == block.len() {
+                    Self::refill(process, block);
+                    *next = 0;
+                }
+                let time = *block.get(*next)?;
+                *next += 1;
+                Some(Arrival {
+                    time,
+                    class: 0,
+                    service: None,
+                })
+            }
             Source::Stream(s) => s.next(),
+        }
+    }
+
+    /// Draws the next block of arrival times (fewer, or none, when the process ends).
+    #[inline(never)]
+    fn refill(process: &mut Arrivals, block: &mut Vec<SimTime>) {
+        block.clear();
+        while block.len() < BLOCK {
+            match process.next_time() {
+                Some(t) => block.push(t),
+                None => break,
+            }
         }
     }
 }
@@ -164,6 +207,9 @@ struct Sim<'a> {
     arrival_index: u64,
     request_rngs: StreamFamily,
     requests: slab::Slab<Request>,
+    /// Per request key: the tasks of its current stage as (key, sequence), kept only for
+    /// fan-outs (to cancel the rest at the quorum); the vectors are reused.
+    siblings: Vec<Vec<(u32, u32)>>,
     tasks: slab::Slab<Task>,
     task_seq: u32,
     faas: Faas,
@@ -178,7 +224,7 @@ struct Sim<'a> {
     boot_rng: SimRng,
     platform_rng: SimRng,
     counters: Counters,
-    latency: Histogram<u64>,
+    latency: Latencies,
     in_system: Integral,
     in_system_marks: [u128; 2],
     samples: Vec<Sample>,
@@ -200,6 +246,10 @@ struct Sim<'a> {
     faas_profile: Vec<Option<u16>>,
     /// Some stage may exit early (requests draw `exit_u`).
     has_exits: bool,
+    /// The policy's backend for every task, when it never routes otherwise.
+    fixed_route: Option<Backend>,
+    /// The policy wants `on_invocation` / `on_completion`.
+    observes_invocations: bool,
 }
 
 impl<'a> Sim<'a> {
@@ -285,6 +335,7 @@ impl<'a> Sim<'a> {
             arrival_index: 0,
             request_rngs: StreamFamily::new(seed, streams::REQUEST, rep),
             requests: slab::Slab::with_capacity(1024),
+            siblings: Vec::new(),
             tasks: slab::Slab::with_capacity(1024),
             task_seq: 0,
             faas,
@@ -314,7 +365,7 @@ impl<'a> Sim<'a> {
                 exits: vec![0; n_stages],
                 stage_entries: vec![0; n_stages],
             },
-            latency: Histogram::new(3).expect("3 significant digits is a valid precision"),
+            latency: Latencies::new(),
             in_system: Integral::default(),
             in_system_marks: [0; 2],
             samples: Vec::new(),
@@ -330,7 +381,11 @@ impl<'a> Sim<'a> {
             vm_profile,
             faas_profile,
             has_exits,
+            fixed_route: None,
+            observes_invocations: false,
         };
+        sim.fixed_route = sim.policy.fixed_route();
+        sim.observes_invocations = sim.policy.observes_invocations();
         sim.next_arrival = sim.arrivals.next();
         if let Some(iv) = sim.policy.tick_interval() {
             let _ = sim.queue.push(SimTime::ZERO + iv, Event::Tick);
@@ -478,18 +533,25 @@ impl<'a> Sim<'a> {
         }
         r.done = 0;
         r.failed = 0;
-        r.siblings.clear();
         // What the tasks need from their request is fixed for the stage: read it once.
         let (previous, index, arrival, measured) = (r.last_backend, r.index, r.arrival, r.measured);
         let func = self.stage_fn[s * self.n_classes + r.class as usize];
+        if stage.tasks > 1 {
+            self.siblings_of(req).clear();
+        }
         for _ in 0..stage.tasks {
-            let info = TaskInfo {
-                stage: s,
-                request: index,
-                arrival,
-                previous,
+            let backend = match self.fixed_route {
+                Some(b) => b,
+                None => {
+                    let info = TaskInfo {
+                        stage: s,
+                        request: index,
+                        arrival,
+                        previous,
+                    };
+                    self.policy.route(&view!(self), &info)
+                }
             };
-            let backend = self.policy.route(&view!(self), &info);
             let profile = match backend {
                 Backend::Faas => self.faas_profile[func as usize],
                 Backend::Vm(p) => self.vm_profile[s * self.pools.len() + p as usize],
@@ -513,14 +575,12 @@ impl<'a> Sim<'a> {
                 service,
                 profiled: profile.is_some(),
                 measured,
-                extra: plan.extra,
                 enqueued: now,
                 attempts: 0,
-                gets: plan.gets,
-                puts: plan.puts,
             }) as u32;
             if stage.tasks > 1 {
-                r.siblings.push((task, self.task_seq));
+                let seq = self.task_seq;
+                self.siblings_of(req).push((task, seq));
             }
             if measured {
                 match backend {
@@ -547,14 +607,16 @@ impl<'a> Sim<'a> {
                 }
                 None => self.place(task, backend),
             }
-            // A failed task may have dropped the request (only a throttled invocation fails).
-            if !self.requests.contains(req as usize) {
+            // A failed task may have dropped the request (only a throttled invocation fails);
+            // after a single task the loop ends anyway.
+            if stage.tasks > 1 && !self.requests.contains(req as usize) {
                 return;
             }
         }
     }
 
     /// Hands `task` to the backend it was routed to.
+    #[inline]
     fn place(&mut self, task: u32, backend: Backend) {
         match backend {
             Backend::Faas => self.invoke(task),
@@ -574,19 +636,28 @@ impl<'a> Sim<'a> {
     }
 
     /// Invokes the stage's function for `task`; on throttling applies the platform's rule.
+    #[inline]
     fn invoke(&mut self, task: u32) {
         if self.tasks[task as usize].attempts == 0 {
             let func = self.function_of(task);
             let now = self.now();
-            self.policy.on_invocation(func, now);
+            if self.observes_invocations {
+                self.policy.on_invocation(func, now);
+            }
             if self.dynamic_keep_alive {
                 // A pending pre-warm is superseded by this invocation.
                 self.prewarm[func as usize].0 = self.prewarm[func as usize].0.wrapping_add(1);
             }
         }
-        if self.try_start_faas(task) {
-            return;
+        if !self.try_start_faas(task) {
+            self.throttled_invocation(task);
         }
+    }
+
+    /// The platform refused to start `task`: queue it, retry it later or fail it.
+    #[cold]
+    #[inline(never)]
+    fn throttled_invocation(&mut self, task: u32) {
         self.counters.throttles += 1;
         let now = self.now();
         let func = self.function_of(task);
@@ -616,6 +687,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Starts `task` on a warm or new instance; false if the platform throttles it.
+    #[inline]
     fn try_start_faas(&mut self, task: u32) -> bool {
         let now = self.now();
         let t = &self.tasks[task as usize];
@@ -628,7 +700,7 @@ impl<'a> Sim<'a> {
                 } else {
                     t.service
                         .mul_f64(self.faas.slowdown(func, stage.parallelism))
-                } + t.extra;
+                } + self.plans[t.stage as usize].extra;
                 let overhead = self.sc.faas.warm_start.sample(&mut self.platform_rng);
                 self.bill_invocation(inst, exec);
                 self.begin(task, Loc::Faas { inst }, now + overhead + exec);
@@ -645,7 +717,7 @@ impl<'a> Sim<'a> {
                         } else {
                             t.service
                                 .mul_f64(self.faas.slowdown(func, stage.parallelism))
-                        } + t.extra;
+                        } + self.plans[t.stage as usize].extra;
                         let billed = if self.sc.faas.bill_init {
                             exec + cold
                         } else {
@@ -662,6 +734,7 @@ impl<'a> Sim<'a> {
         }
     }
 
+    #[inline]
     fn bill_invocation(&mut self, inst: u32, duration: SimDuration) {
         self.counters.invocations += 1;
         let i = &self.faas.instances[inst as usize];
@@ -729,10 +802,11 @@ impl<'a> Sim<'a> {
         } else {
             t.service
                 .mul_f64(self.pools[pool as usize].slowdown(stage.parallelism))
-        } + t.extra;
+        } + self.plans[t.stage as usize].extra;
         self.begin(task, Loc::Vm { pool, vm }, now + exec);
     }
 
+    #[inline]
     fn begin(&mut self, task: u32, loc: Loc, done_at: SimTime) {
         let now = self.now();
         let t = &mut self.tasks[task as usize];
@@ -740,7 +814,7 @@ impl<'a> Sim<'a> {
         t.loc = loc;
         let wait = now.since(t.enqueued);
         let seq = t.seq;
-        self.ledger.storage_gets += t.gets as u64;
+        self.ledger.storage_gets += self.plans[t.stage as usize].gets as u64;
         if t.measured {
             self.counters.wait_sum_ns += wait.as_nanos() as u128;
             self.counters.waits += 1;
@@ -758,7 +832,7 @@ impl<'a> Sim<'a> {
         }
         let now = self.now();
         let (loc, state, req) = (t.loc, t.state, t.req);
-        if t.puts {
+        if self.plans[t.stage as usize].puts {
             self.ledger.storage_puts += 1;
         }
         self.release(loc);
@@ -839,7 +913,9 @@ impl<'a> Sim<'a> {
                         let _ = self.queue.push(at, Event::Evict { inst, generation });
                     }
                 }
-                self.policy.on_completion(func, now);
+                if self.observes_invocations {
+                    self.policy.on_completion(func, now);
+                }
                 if self.dynamic_keep_alive {
                     self.dynamic_keep_alive_after(func, inst, now);
                 }
@@ -932,9 +1008,18 @@ impl<'a> Sim<'a> {
             .map(|(task, _)| task)
     }
 
+    /// The sibling list of request `req` (a fan-out stage's tasks).
+    fn siblings_of(&mut self, req: u32) -> &mut Vec<(u32, u32)> {
+        let i = req as usize;
+        if i >= self.siblings.len() {
+            self.siblings.resize_with(i + 1, Vec::new);
+        }
+        &mut self.siblings[i]
+    }
+
     /// Cancels the tasks of the request's current stage that have not finished.
     fn cancel_siblings(&mut self, req: u32) {
-        let siblings = std::mem::take(&mut self.requests[req as usize].siblings);
+        let siblings = std::mem::take(self.siblings_of(req));
         for &(key, seq) in &siblings {
             let Some(t) = self.tasks.get(key as usize) else {
                 continue;
@@ -958,12 +1043,10 @@ impl<'a> Sim<'a> {
                 }
             }
         }
-        // Keep the allocation for the next stage.
+        // Keep the allocation for the next stage (or the next request in this slot).
         let mut siblings = siblings;
         siblings.clear();
-        if let Some(r) = self.requests.get_mut(req as usize) {
-            r.siblings = siblings;
-        }
+        self.siblings[req as usize] = siblings;
     }
 
     fn fail_task(&mut self, task: u32) {
@@ -979,6 +1062,7 @@ impl<'a> Sim<'a> {
         }
     }
 
+    #[inline(always)]
     fn finish_request(&mut self, req: u32, ok: bool) {
         let now = self.now();
         let r = self.requests.remove(req as usize);
@@ -994,7 +1078,7 @@ impl<'a> Sim<'a> {
         let lat = now.since(r.arrival).as_nanos();
         self.counters.completed += 1;
         self.counters.latency_sum_ns += lat as u128;
-        let _ = self.latency.record(lat.max(1));
+        self.latency.record(lat);
         if let Some(slo) = self.sc.run.slo
             && lat > slo.as_nanos()
         {
@@ -1112,13 +1196,14 @@ impl<'a> Sim<'a> {
             }
         }
         let costs = self.ledger.costs(&self.sc.prices);
+        let latency = self.latency.histogram();
         let c = &self.counters;
         let window = (self.horizon.since(self.warmup)).as_secs_f64();
         let q = |p: f64| {
             if c.completed == 0 {
                 f64::NAN
             } else {
-                self.latency.value_at_quantile(p) as f64 / 1e9
+                latency.value_at_quantile(p) as f64 / 1e9
             }
         };
         let mean = |sum: u128, n: u64| {
@@ -1156,7 +1241,7 @@ impl<'a> Sim<'a> {
                 if c.completed == 0 {
                     f64::NAN
                 } else {
-                    self.latency.max() as f64 / 1e9
+                    latency.max() as f64 / 1e9
                 },
             ),
             ("wait_mean_s".into(), mean(c.wait_sum_ns, c.waits)),

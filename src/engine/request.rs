@@ -15,9 +15,6 @@ pub struct Request {
     pub done: u16,
     /// Tasks of the current stage failed.
     pub failed: u16,
-    /// Tasks of the current stage as (key, sequence), kept only for fan-outs (to cancel the
-    /// rest at the quorum); empty for single-task stages.
-    pub siblings: Vec<(u32, u32)>,
     /// Counted in metrics (arrived after warm-up).
     pub measured: bool,
     /// Request class (the trace function it invokes).
@@ -51,7 +48,6 @@ impl Request {
             stage: 0,
             done: 0,
             failed: 0,
-            siblings: Vec::new(),
             measured,
             class,
             trace_service,
@@ -125,14 +121,9 @@ pub struct Task {
     pub profiled: bool,
     /// Its request is counted in metrics (a copy of [`Request::measured`]).
     pub measured: bool,
-    /// Data-movement time inside the task (storage GET/PUT).
-    pub extra: SimDuration,
     /// When it was created (for queue waits).
     pub enqueued: SimTime,
     /// Invocation attempts so far (throttle retries).
     pub attempts: u8,
-    /// Storage GETs the task makes when it starts.
-    pub gets: u16,
-    /// Whether it PUTs its output to storage when it finishes.
-    pub puts: bool,
+    // The stage's storage time, GETs and PUT are in the engine's per-stage plan.
 }

@@ -133,16 +133,18 @@ impl<E> EventQueue<E> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let k = key(time, seq);
-        let pos = self.heap.len();
-        self.heap.push(Entry { key: k, event });
-        // Sift up: move parents down into the hole until the new key fits.
-        // SAFETY: every index used is < len (pos starts at len - 1 and only decreases; parents
-        // of a valid index are valid), and the hole is filled exactly once at the end.
+        let len = self.heap.len();
+        self.heap.reserve(1);
+        // Sift up from a hole one past the end: move parents down into it until the new key
+        // fits, then write the entry once (writing it at the end and reading it back would
+        // stall on store forwarding).
+        // SAFETY: the capacity covers index `len`; every other index used is a parent of it,
+        // so < len; the hole is filled exactly once before the length grows to cover it.
         unsafe {
             let base = self.heap.as_mut_ptr();
-            let new = std::ptr::read(base.add(pos));
-            let pos = hole_up(base, pos, k);
-            std::ptr::write(base.add(pos), new);
+            let pos = hole_up(base, len, k);
+            std::ptr::write(base.add(pos), Entry { key: k, event });
+            self.heap.set_len(len + 1);
         }
         EventKey(seq)
     }

@@ -42,6 +42,9 @@ impl Policy for AllFaas {
     fn route(&mut self, _: &View, _: &TaskInfo) -> Backend {
         Backend::Faas
     }
+    fn fixed_route(&self) -> Option<Backend> {
+        Some(Backend::Faas)
+    }
 }
 
 /// A fixed fleet of VMs running from the start; every task queues for a VM slot.
@@ -68,6 +71,9 @@ impl Policy for VmFixed {
     }
     fn route(&mut self, _: &View, _: &TaskInfo) -> Backend {
         Backend::Vm(0)
+    }
+    fn fixed_route(&self) -> Option<Backend> {
+        Some(Backend::Vm(0))
     }
 }
 
@@ -156,6 +162,9 @@ impl Policy for VmAutoscale {
     }
     fn route(&mut self, _: &View, _: &TaskInfo) -> Backend {
         Backend::Vm(0)
+    }
+    fn fixed_route(&self) -> Option<Backend> {
+        Some(Backend::Vm(0))
     }
     fn tick_interval(&self) -> Option<SimDuration> {
         Some(self.rule.interval)

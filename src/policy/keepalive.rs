@@ -179,6 +179,9 @@ impl Policy for HybridHistogram {
     fn route(&mut self, _: &View, _: &TaskInfo) -> Backend {
         Backend::Faas
     }
+    fn observes_invocations(&self) -> bool {
+        true
+    }
     fn dynamic_keep_alive(&self) -> bool {
         true
     }

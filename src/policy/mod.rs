@@ -111,6 +111,11 @@ pub trait Policy: Send {
     fn deployment(&self, scenario: &Scenario) -> Deployment;
     /// The backend for one task.
     fn route(&mut self, view: &View, task: &TaskInfo) -> Backend;
+    /// The backend of every task, when the policy never routes otherwise: the engine then
+    /// skips [`Policy::route`] (`None`: ask `route` for each task).
+    fn fixed_route(&self) -> Option<Backend> {
+        None
+    }
     /// How often [`Policy::on_tick`] runs (`None`: never).
     fn tick_interval(&self) -> Option<SimDuration> {
         None
@@ -124,9 +129,16 @@ pub trait Policy: Send {
     fn dynamic_keep_alive(&self) -> bool {
         false
     }
-    /// An invocation of function `func` starts at `now`.
+    /// True if the policy wants [`Policy::on_invocation`] and [`Policy::on_completion`]
+    /// (the engine skips both calls otherwise).
+    fn observes_invocations(&self) -> bool {
+        false
+    }
+    /// An invocation of function `func` starts at `now` (only called when
+    /// [`Policy::observes_invocations`] is true).
     fn on_invocation(&mut self, _func: u32, _now: SimTime) {}
-    /// An invocation of function `func` ended at `now`.
+    /// An invocation of function `func` ended at `now` (only called when
+    /// [`Policy::observes_invocations`] is true).
     fn on_completion(&mut self, _func: u32, _now: SimTime) {}
     /// The keep-alive decision for an instance of `func` that just became idle (only called
     /// when [`Policy::dynamic_keep_alive`] is true).
