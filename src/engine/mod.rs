@@ -7,6 +7,7 @@
 //! in full, as Lambda does); data moves between stages; after a stage the request may exit.
 //! Arrivals come from a sorted stream merged beside the event heap.
 
+mod arena;
 mod events;
 mod latency;
 mod request;
@@ -25,6 +26,7 @@ use crate::scenario::Scenario;
 use crate::scenario::StageService;
 use crate::workload::trace::Arrival;
 use crate::workload::{ArrivalModel, Arrivals};
+use arena::Arena;
 pub use events::Event;
 use latency::Latencies;
 use request::{Loc, Request, Task, TaskState};
@@ -206,11 +208,13 @@ struct Sim<'a> {
     n_classes: usize,
     arrival_index: u64,
     request_rngs: StreamFamily,
-    requests: slab::Slab<Request>,
+    /// The next request's stream, derived one arrival ahead (off the arrival's critical path).
+    next_request_rng: SimRng,
+    requests: Arena<Request>,
     /// Per request key: the tasks of its current stage as (key, sequence), kept only for
     /// fan-outs (to cancel the rest at the quorum); the vectors are reused.
     siblings: Vec<Vec<(u32, u32)>>,
-    tasks: slab::Slab<Task>,
+    tasks: Arena<Task>,
     task_seq: u32,
     faas: Faas,
     /// Function id of each stage.
@@ -334,9 +338,10 @@ impl<'a> Sim<'a> {
             next_arrival: None,
             arrival_index: 0,
             request_rngs: StreamFamily::new(seed, streams::REQUEST, rep),
-            requests: slab::Slab::with_capacity(1024),
+            next_request_rng: StreamFamily::new(seed, streams::REQUEST, rep).get(0),
+            requests: Arena::with_capacity(1024),
             siblings: Vec::new(),
-            tasks: slab::Slab::with_capacity(1024),
+            tasks: Arena::with_capacity(1024),
             task_seq: 0,
             faas,
             stage_fn,
@@ -442,6 +447,7 @@ impl<'a> Sim<'a> {
         self.tasks[task as usize].func
     }
 
+    #[inline]
     fn arrive(&mut self, a: Arrival) {
         let t = a.time;
         self.queue.advance_to(t);
@@ -455,14 +461,8 @@ impl<'a> Sim<'a> {
         }
         self.in_flight += 1;
         self.in_system.set(t, self.in_flight);
-        let mut request = Request::new(
-            t,
-            measured,
-            self.request_rngs.get(idx),
-            a.class,
-            a.service,
-            idx,
-        );
+        let rng = std::mem::replace(&mut self.next_request_rng, self.request_rngs.get(idx + 1));
+        let mut request = Request::new(t, measured, rng, a.class, a.service, idx);
         if self.has_exits {
             request.exit_u = request.rng.random::<f64>();
         }
@@ -522,6 +522,7 @@ impl<'a> Sim<'a> {
 
     // ----- stages and tasks -------------------------------------------------------------
 
+    #[inline]
     fn start_stage(&mut self, req: u32) {
         let now = self.now();
         let r = &mut self.requests[req as usize];
@@ -625,6 +626,7 @@ impl<'a> Sim<'a> {
     }
 
     /// A task's input arrived after a hand-off: place it (unless its stage already ended).
+    #[inline(never)]
     fn task_ready(&mut self, task: u32, seq: u32) {
         let Some(t) = self.tasks.get(task as usize) else {
             return;
@@ -749,6 +751,7 @@ impl<'a> Sim<'a> {
 
     /// Wakes the throttled queue when the scale-up bucket refills (capacity freed by a
     /// finishing invocation wakes it directly).
+    #[inline(never)]
     fn schedule_wake(&mut self, func: u32) {
         if self.wake_pending {
             return;
@@ -762,6 +765,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Starts throttled invocations, in FIFO order, while capacity allows.
+    #[inline(never)]
     fn serve_throttled(&mut self) {
         while let Some(&(task, seq)) = self.throttled.front() {
             let valid = self.tasks.get(task as usize).is_some_and(|t| t.seq == seq);
@@ -778,12 +782,14 @@ impl<'a> Sim<'a> {
         }
     }
 
+    #[inline(never)]
     fn retry(&mut self, task: u32, seq: u32) {
         if self.tasks.get(task as usize).is_some_and(|t| t.seq == seq) {
             self.invoke(task);
         }
     }
 
+    #[inline]
     fn place_on_vm(&mut self, task: u32, pool: u16) {
         let now = self.now();
         let seq = self.tasks[task as usize].seq;
@@ -793,6 +799,7 @@ impl<'a> Sim<'a> {
         }
     }
 
+    #[inline]
     fn start_on_vm(&mut self, task: u32, pool: u16, vm: u32) {
         let now = self.now();
         let t = &self.tasks[task as usize];
@@ -823,6 +830,7 @@ impl<'a> Sim<'a> {
         let _ = self.queue.push(done_at, Event::TaskDone { task, seq });
     }
 
+    #[inline]
     fn task_done(&mut self, task: u32, seq: u32) {
         let Some(t) = self.tasks.get(task as usize) else {
             return;
@@ -836,7 +844,7 @@ impl<'a> Sim<'a> {
             self.ledger.storage_puts += 1;
         }
         self.release(loc);
-        self.tasks.remove(task as usize);
+        self.tasks.free(task as usize);
         if state == TaskState::Orphan {
             self.orphans -= 1;
             return;
@@ -899,6 +907,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Frees the backend a finished or aborted task held.
+    #[inline]
     fn release(&mut self, loc: Loc) {
         let now = self.now();
         match loc {
@@ -943,6 +952,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Applies the policy's keep-alive decision to an instance that just became idle.
+    #[inline(never)]
     fn dynamic_keep_alive_after(&mut self, func: u32, inst: u32, now: SimTime) {
         let i = &self.faas.instances[inst as usize];
         if i.state != crate::cloud::faas::InstanceState::Idle || i.provisioned {
@@ -1009,6 +1019,7 @@ impl<'a> Sim<'a> {
     }
 
     /// The sibling list of request `req` (a fan-out stage's tasks).
+    #[inline(never)]
     fn siblings_of(&mut self, req: u32) -> &mut Vec<(u32, u32)> {
         let i = req as usize;
         if i >= self.siblings.len() {
@@ -1018,6 +1029,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Cancels the tasks of the request's current stage that have not finished.
+    #[inline(never)]
     fn cancel_siblings(&mut self, req: u32) {
         let siblings = std::mem::take(self.siblings_of(req));
         for &(key, seq) in &siblings {
@@ -1034,12 +1046,12 @@ impl<'a> Sim<'a> {
                     self.orphans += 1;
                 }
                 (TaskState::Running, loc @ Loc::Vm { .. }) => {
-                    self.tasks.remove(key as usize);
+                    self.tasks.free(key as usize);
                     self.release(loc);
                 }
                 _ => {
                     // Queued (VM queue, throttle queue, retry pending): its entries go stale.
-                    self.tasks.remove(key as usize);
+                    self.tasks.free(key as usize);
                 }
             }
         }
@@ -1049,10 +1061,11 @@ impl<'a> Sim<'a> {
         self.siblings[req as usize] = siblings;
     }
 
+    #[inline(never)]
     fn fail_task(&mut self, task: u32) {
         let t = &self.tasks[task as usize];
         let req = t.req;
-        self.tasks.remove(task as usize);
+        self.tasks.free(task as usize);
         let r = &mut self.requests[req as usize];
         r.failed += 1;
         let stage = &self.sc.stages[r.stage as usize];
@@ -1065,17 +1078,21 @@ impl<'a> Sim<'a> {
     #[inline(always)]
     fn finish_request(&mut self, req: u32, ok: bool) {
         let now = self.now();
-        let r = self.requests.remove(req as usize);
+        let (measured, arrival) = {
+            let r = &self.requests[req as usize];
+            (r.measured, r.arrival)
+        };
+        self.requests.free(req as usize);
         self.in_flight -= 1;
         self.in_system.set(now, self.in_flight);
-        if !r.measured {
+        if !measured {
             return;
         }
         if !ok {
             self.counters.dropped += 1;
             return;
         }
-        let lat = now.since(r.arrival).as_nanos();
+        let lat = now.since(arrival).as_nanos();
         self.counters.completed += 1;
         self.counters.latency_sum_ns += lat as u128;
         self.latency.record(lat);
@@ -1088,6 +1105,7 @@ impl<'a> Sim<'a> {
 
     // ----- VMs and policy ---------------------------------------------------------------
 
+    #[inline(never)]
     fn vm_booted(&mut self, pool: u16, vm: u32) {
         let now = self.now();
         if self.pools[pool as usize].booted(vm, now) {
@@ -1095,6 +1113,7 @@ impl<'a> Sim<'a> {
         }
     }
 
+    #[inline(never)]
     fn tick(&mut self) {
         let actions = self.policy.on_tick(&view!(self));
         let now = self.now();
@@ -1123,6 +1142,7 @@ impl<'a> Sim<'a> {
 
     /// Tasks queued at a pool that has no VM left (none running or booting) would wait for
     /// ever: they go to their stage's function instead.
+    #[inline(never)]
     fn spill_stranded(&mut self, pool: u16) {
         let p = &mut self.pools[pool as usize];
         if p.queued == 0 || p.running + p.booting > 0 {
@@ -1146,6 +1166,7 @@ impl<'a> Sim<'a> {
         }
     }
 
+    #[inline(never)]
     fn sample(&mut self) {
         let now = self.now();
         let iv = self.sc.run.sample_interval;
