@@ -164,7 +164,7 @@ def main():
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--out", required=True)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--bench-runs", type=int, default=3,
+    ap.add_argument("--bench-runs", type=int, default=25,
                     help="engine::run timings per round per scenario")
     ap.add_argument("--agree-reps", type=int, default=10)
     ap.add_argument("--memory-runs", type=int, default=5)

@@ -203,7 +203,10 @@ struct Sim<'a> {
     policy: Box<dyn Policy>,
     queue: EventQueue<Event>,
     arrivals: Source,
+    /// The next arrival, if any before the horizon.
     next_arrival: Option<Arrival>,
+    /// Its time, or `SimTime::MAX` when there is none (the event loop compares only this).
+    next_arrival_time: SimTime,
     /// Request classes (trace functions); functions are indexed `stage × classes + class`.
     n_classes: usize,
     arrival_index: u64,
@@ -336,6 +339,7 @@ impl<'a> Sim<'a> {
             n_classes,
             arrivals: Source::new(&sc.arrivals, rng::stream(seed, streams::ARRIVALS, rep)),
             next_arrival: None,
+            next_arrival_time: SimTime::MAX,
             arrival_index: 0,
             request_rngs: StreamFamily::new(seed, streams::REQUEST, rep),
             next_request_rng: StreamFamily::new(seed, streams::REQUEST, rep).get(0),
@@ -391,7 +395,7 @@ impl<'a> Sim<'a> {
         };
         sim.fixed_route = sim.policy.fixed_route();
         sim.observes_invocations = sim.policy.observes_invocations();
-        sim.next_arrival = sim.arrivals.next();
+        sim.fetch_arrival();
         if let Some(iv) = sim.policy.tick_interval() {
             let _ = sim.queue.push(SimTime::ZERO + iv, Event::Tick);
         }
@@ -403,37 +407,36 @@ impl<'a> Sim<'a> {
 
     fn run(&mut self) {
         loop {
-            let next_event = self.queue.peek_time();
-            let arrival = self.next_arrival.filter(|a| a.time < self.horizon);
-            match (arrival, next_event) {
-                (Some(a), Some(e)) if a.time < e => {
-                    self.events += 1;
-                    self.arrive(a)
-                }
-                (Some(a), None) => {
-                    self.events += 1;
-                    self.arrive(a)
-                }
-                (_, Some(_)) => {
-                    if self.done() {
-                        break;
-                    }
-                    let Some((_, ev)) = self.queue.pop() else {
-                        break;
-                    };
-                    self.events += 1;
-                    self.handle(ev);
-                }
-                (None, None) => break,
+            let next_event = self.queue.peek_time().unwrap_or(SimTime::MAX);
+            // Arrivals merge beside the heap; on a tie the event goes first.
+            if self.next_arrival_time < next_event {
+                self.events += 1;
+                self.arrive();
+                continue;
             }
+            if next_event == SimTime::MAX || self.done() {
+                break;
+            }
+            let Some((_, ev)) = self.queue.pop() else {
+                break;
+            };
+            self.events += 1;
+            self.handle(ev);
         }
+    }
+
+    /// Takes the next arrival from the source (none from the horizon on).
+    #[inline(always)]
+    fn fetch_arrival(&mut self) {
+        self.next_arrival = self.arrivals.next().filter(|a| a.time < self.horizon);
+        self.next_arrival_time = self.next_arrival.map_or(SimTime::MAX, |a| a.time);
     }
 
     /// True when arrivals are over and nothing is in flight: only timers remain.
     fn done(&self) -> bool {
         self.in_flight == 0
             && self.orphans == 0
-            && self.next_arrival.is_none_or(|a| a.time >= self.horizon)
+            && self.next_arrival.is_none()
             && self.queue.now() >= self.horizon
     }
 
@@ -448,12 +451,15 @@ impl<'a> Sim<'a> {
     }
 
     #[inline]
-    fn arrive(&mut self, a: Arrival) {
+    fn arrive(&mut self) {
+        let Some(a) = self.next_arrival else {
+            return;
+        };
         let t = a.time;
         self.queue.advance_to(t);
         let idx = self.arrival_index;
         self.arrival_index += 1;
-        self.next_arrival = self.arrivals.next();
+        self.fetch_arrival();
         let measured = t >= self.warmup;
         self.counters.requests_all += 1;
         if measured {
