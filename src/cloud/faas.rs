@@ -712,7 +712,7 @@ impl Faas {
 
     /// An invocation finished on `id`; it becomes idle (or is evicted now if it outlived its
     /// maximum lifetime). Returns the timer the engine must set, if any.
-    #[inline]
+    #[inline(always)]
     pub fn release(&mut self, id: u32, now: SimTime) -> Timer {
         self.in_use -= 1;
         self.busy_over_time.set(now, self.in_use as u64);

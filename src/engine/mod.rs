@@ -795,7 +795,7 @@ impl<'a> Sim<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn place_on_vm(&mut self, task: u32, pool: u16) {
         let now = self.now();
         let seq = self.tasks[task as usize].seq;
@@ -819,7 +819,7 @@ impl<'a> Sim<'a> {
         self.begin(task, Loc::Vm { pool, vm }, now + exec);
     }
 
-    #[inline]
+    #[inline(always)]
     fn begin(&mut self, task: u32, loc: Loc, done_at: SimTime) {
         let now = self.now();
         let t = &mut self.tasks[task as usize];
@@ -913,7 +913,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Frees the backend a finished or aborted task held.
-    #[inline]
+    #[inline(always)]
     fn release(&mut self, loc: Loc) {
         let now = self.now();
         match loc {
