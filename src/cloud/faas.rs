@@ -212,7 +212,7 @@ impl CreationOrder {
         self.idle[pos / 64] >> (pos % 64) & 1 == 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn set(&mut self, pos: usize) {
         let w = pos / 64;
         self.idle[w] |= 1 << (pos % 64);
@@ -650,7 +650,7 @@ impl Faas {
 
     /// Finds an instance for one invocation of `func`: an idle one (warm) or a new one (cold),
     /// within the concurrency limit and the scale-up rate.
-    #[inline]
+    #[inline(always)]
     pub fn acquire(&mut self, func: u32, now: SimTime, rng: &mut SimRng) -> Acquire {
         if self.in_use >= self.config.concurrency_limit {
             return Acquire::Throttled;

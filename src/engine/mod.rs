@@ -644,7 +644,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Invokes the stage's function for `task`; on throttling applies the platform's rule.
-    #[inline]
+    #[inline(always)]
     fn invoke(&mut self, task: u32) {
         if self.tasks[task as usize].attempts == 0 {
             let func = self.function_of(task);
@@ -695,7 +695,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Starts `task` on a warm or new instance; false if the platform throttles it.
-    #[inline]
+    #[inline(always)]
     fn try_start_faas(&mut self, task: u32) -> bool {
         let now = self.now();
         let t = &self.tasks[task as usize];
