@@ -271,7 +271,7 @@ def main():
 
     # ----- scaling over cores ----------------------------------------------------------------
     if "scaling" not in skip:
-        reps = 8
+        reps = 32
         print(f"scaling: {reps} replications of simfaas.toml with --jobs 1 and --jobs 2",
               flush=True)
         walls = {1: [], 2: []}
