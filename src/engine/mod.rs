@@ -196,6 +196,19 @@ impl StagePlan {
     }
 }
 
+/// What starting an invocation of one function needs, computed once per run.
+#[derive(Clone, Copy)]
+struct FnPlan {
+    /// The index of its stage's profiled service at its memory (drawn as given, not scaled).
+    profile: Option<u16>,
+    /// The service-time factor of its stage's tasks on its instances (vCPU share).
+    slowdown: f64,
+    /// Its stage's storage time inside each task.
+    extra: SimDuration,
+    /// Memory, MB (billing).
+    memory_mb: u32,
+}
+
 struct Sim<'a> {
     sc: &'a Scenario,
     /// Per stage: its scenario-only constants.
@@ -249,8 +262,8 @@ struct Sim<'a> {
     prewarm: Vec<(u32, SimDuration)>,
     /// Per `stage × pools + pool`: the index of the stage's profiled service on that pool.
     vm_profile: Vec<Option<u16>>,
-    /// Per function: the index of its stage's profiled service at its memory.
-    faas_profile: Vec<Option<u16>>,
+    /// Per function: what starting one of its invocations needs.
+    fn_plans: Vec<FnPlan>,
     /// Some stage may exit early (requests draw `exit_u`).
     has_exits: bool,
     /// The policy's backend for every task, when it never routes otherwise.
@@ -324,10 +337,17 @@ impl<'a> Sim<'a> {
                 vm_profile.push(profile_index(st, st.service_on_vm(&p.config.instance.name)));
             }
         }
-        let faas_profile = (0..n_functions)
+        let fn_plans = (0..n_functions)
             .map(|f| {
-                let st = &sc.stages[f / n_classes];
-                profile_index(st, st.service_on_function(faas.functions[f].memory_mb))
+                let s = f / n_classes;
+                let st = &sc.stages[s];
+                let memory_mb = faas.functions[f].memory_mb;
+                FnPlan {
+                    profile: profile_index(st, st.service_on_function(memory_mb)),
+                    slowdown: faas.slowdown(f as u32, st.parallelism),
+                    extra: StagePlan::new(sc, s).extra,
+                    memory_mb,
+                }
             })
             .collect();
         let has_exits = sc.stages.iter().any(|st| !st.exit.is_zero());
@@ -388,7 +408,7 @@ impl<'a> Sim<'a> {
             dynamic_keep_alive,
             prewarm: vec![(0, SimDuration::ZERO); n_functions],
             vm_profile,
-            faas_profile,
+            fn_plans,
             has_exits,
             fixed_route: None,
             observes_invocations: false,
@@ -560,7 +580,7 @@ impl<'a> Sim<'a> {
                 }
             };
             let profile = match backend {
-                Backend::Faas => self.faas_profile[func as usize],
+                Backend::Faas => self.fn_plans[func as usize].profile,
                 Backend::Vm(p) => self.vm_profile[s * self.pools.len() + p as usize],
             };
             let r = &mut self.requests[req as usize];
@@ -646,8 +666,9 @@ impl<'a> Sim<'a> {
     /// Invokes the stage's function for `task`; on throttling applies the platform's rule.
     #[inline(always)]
     fn invoke(&mut self, task: u32) {
-        if self.tasks[task as usize].attempts == 0 {
-            let func = self.function_of(task);
+        let t = &self.tasks[task as usize];
+        if t.attempts == 0 {
+            let func = t.func;
             let now = self.now();
             if self.observes_invocations {
                 self.policy.on_invocation(func, now);
@@ -699,18 +720,17 @@ impl<'a> Sim<'a> {
     fn try_start_faas(&mut self, task: u32) -> bool {
         let now = self.now();
         let t = &self.tasks[task as usize];
-        let stage = &self.sc.stages[t.stage as usize];
         let func = t.func;
+        let plan = self.fn_plans[func as usize];
+        let exec = if t.profiled {
+            t.service
+        } else {
+            t.service.mul_f64(plan.slowdown)
+        } + plan.extra;
         match self.faas.acquire(func, now, &mut self.platform_rng) {
             Acquire::Warm(inst) => {
-                let exec = if t.profiled {
-                    t.service
-                } else {
-                    t.service
-                        .mul_f64(self.faas.slowdown(func, stage.parallelism))
-                } + self.plans[t.stage as usize].extra;
                 let overhead = self.sc.faas.warm_start.sample(&mut self.platform_rng);
-                self.bill_invocation(inst, exec);
+                self.bill_invocation(inst, exec, plan.memory_mb);
                 self.begin(task, Loc::Faas { inst }, now + overhead + exec);
                 true
             }
@@ -720,12 +740,6 @@ impl<'a> Sim<'a> {
                 let (total, billed) = match self.sc.faas.cold_mode {
                     ColdMode::ReplacesService => (cold, cold),
                     ColdMode::AddsToService => {
-                        let exec = if t.profiled {
-                            t.service
-                        } else {
-                            t.service
-                                .mul_f64(self.faas.slowdown(func, stage.parallelism))
-                        } + self.plans[t.stage as usize].extra;
                         let billed = if self.sc.faas.bill_init {
                             exec + cold
                         } else {
@@ -734,7 +748,7 @@ impl<'a> Sim<'a> {
                         (cold + exec, billed)
                     }
                 };
-                self.bill_invocation(inst, billed);
+                self.bill_invocation(inst, billed, plan.memory_mb);
                 self.begin(task, Loc::Faas { inst }, now + total);
                 true
             }
@@ -743,12 +757,10 @@ impl<'a> Sim<'a> {
     }
 
     #[inline]
-    fn bill_invocation(&mut self, inst: u32, duration: SimDuration) {
+    fn bill_invocation(&mut self, inst: u32, duration: SimDuration, mem: u32) {
         self.counters.invocations += 1;
-        let i = &self.faas.instances[inst as usize];
-        let mem = self.faas.functions[i.func as usize].memory_mb;
         let ms = billed_ms(duration, self.sc.faas.granularity);
-        if i.provisioned {
+        if self.faas.instances[inst as usize].provisioned {
             self.ledger.add_pc_invocation(ms, mem);
         } else {
             self.ledger.add_invocation(ms, mem);
