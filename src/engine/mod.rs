@@ -196,6 +196,17 @@ impl StagePlan {
     }
 }
 
+/// What starting a task of one stage on one VM pool needs, computed once per run.
+#[derive(Clone, Copy)]
+struct VmPlan {
+    /// The index of the stage's profiled service on the pool's instance type.
+    profile: Option<u16>,
+    /// The service-time factor of the stage's tasks on one slot (vCPU share).
+    slowdown: f64,
+    /// The stage's storage time inside each task.
+    extra: SimDuration,
+}
+
 /// What starting an invocation of one function needs, computed once per run.
 #[derive(Clone, Copy)]
 struct FnPlan {
@@ -261,7 +272,7 @@ struct Sim<'a> {
     /// Per function: generation of the pending pre-warm, and the keep-alive it will get.
     prewarm: Vec<(u32, SimDuration)>,
     /// Per `stage × pools + pool`: the index of the stage's profiled service on that pool.
-    vm_profile: Vec<Option<u16>>,
+    vm_plans: Vec<VmPlan>,
     /// Per function: what starting one of its invocations needs.
     fn_plans: Vec<FnPlan>,
     /// Some stage may exit early (requests draw `exit_u`).
@@ -331,10 +342,14 @@ impl<'a> Sim<'a> {
                     .map(|i| i as u16)
             })
         };
-        let mut vm_profile = Vec::with_capacity(n_stages * pools.len());
-        for st in &sc.stages {
+        let mut vm_plans = Vec::with_capacity(n_stages * pools.len());
+        for (s, st) in sc.stages.iter().enumerate() {
             for p in &pools {
-                vm_profile.push(profile_index(st, st.service_on_vm(&p.config.instance.name)));
+                vm_plans.push(VmPlan {
+                    profile: profile_index(st, st.service_on_vm(&p.config.instance.name)),
+                    slowdown: p.slowdown(st.parallelism),
+                    extra: StagePlan::new(sc, s).extra,
+                });
             }
         }
         let fn_plans = (0..n_functions)
@@ -407,7 +422,7 @@ impl<'a> Sim<'a> {
             pc_per_function: pc,
             dynamic_keep_alive,
             prewarm: vec![(0, SimDuration::ZERO); n_functions],
-            vm_profile,
+            vm_plans,
             fn_plans,
             has_exits,
             fixed_route: None,
@@ -581,7 +596,7 @@ impl<'a> Sim<'a> {
             };
             let profile = match backend {
                 Backend::Faas => self.fn_plans[func as usize].profile,
-                Backend::Vm(p) => self.vm_profile[s * self.pools.len() + p as usize],
+                Backend::Vm(p) => self.vm_plans[s * self.pools.len() + p as usize].profile,
             };
             let r = &mut self.requests[req as usize];
             let service = match (profile, &stage.service) {
@@ -821,13 +836,12 @@ impl<'a> Sim<'a> {
     fn start_on_vm(&mut self, task: u32, pool: u16, vm: u32) {
         let now = self.now();
         let t = &self.tasks[task as usize];
-        let stage = &self.sc.stages[t.stage as usize];
+        let plan = self.vm_plans[t.stage as usize * self.pools.len() + pool as usize];
         let exec = if t.profiled {
             t.service
         } else {
-            t.service
-                .mul_f64(self.pools[pool as usize].slowdown(stage.parallelism))
-        } + self.plans[t.stage as usize].extra;
+            t.service.mul_f64(plan.slowdown)
+        } + plan.extra;
         self.begin(task, Loc::Vm { pool, vm }, now + exec);
     }
 
