@@ -569,7 +569,7 @@ impl<'a> Sim<'a> {
         let r = &mut self.requests[req as usize];
         let s = r.stage as usize;
         let stage = &self.sc.stages[s];
-        let plan = self.plans[s];
+        let handoff = self.plans[s].handoff;
         if r.measured {
             self.counters.stage_entries[s] += 1;
         }
@@ -630,7 +630,7 @@ impl<'a> Sim<'a> {
                     Backend::Vm(_) => self.counters.tasks_vm[s] += 1,
                 }
             }
-            let transit = plan.handoff.and_then(|(bytes, compress)| {
+            let transit = handoff.and_then(|(bytes, compress)| {
                 let link = match (previous, backend) {
                     (Some(Backend::Vm(a)), Backend::Vm(b)) if a == b => return None,
                     (Some(Backend::Vm(_)), Backend::Vm(_)) => &self.sc.data.network,
@@ -889,10 +889,12 @@ impl<'a> Sim<'a> {
             return;
         }
         // Quorum reached: cancel the rest (a single-task stage has none), then exit or move on.
-        if stage.tasks > 1 {
+        let r = if stage.tasks > 1 {
             self.cancel_siblings(req);
-        }
-        let r = &mut self.requests[req as usize];
+            &mut self.requests[req as usize]
+        } else {
+            r
+        };
         r.last_backend = Some(match loc {
             Loc::Vm { pool, .. } => Backend::Vm(pool),
             _ => Backend::Faas,
