@@ -9,8 +9,10 @@
 
 mod arena;
 mod events;
+mod finish;
 mod latency;
 mod request;
+mod source;
 
 use rand::RngExt;
 
@@ -21,94 +23,15 @@ use crate::cloud::vm::{Placement, Pool};
 use crate::kernel::rng::{self, streams};
 use crate::kernel::{EventQueue, Integral, SimDuration, SimRng, SimTime, StreamFamily};
 use crate::policy::{self, Backend, Policy, ScaleAction, TaskInfo, View};
-use crate::report::{FunctionStats, RunResult, Sample};
+use crate::report::{RunResult, Sample};
 use crate::scenario::Scenario;
 use crate::scenario::StageService;
 use crate::workload::trace::Arrival;
-use crate::workload::{ArrivalModel, Arrivals};
 use arena::Arena;
 pub use events::Event;
 use latency::Latencies;
 use request::{Loc, Request, Task, TaskState};
-
-/// Where arrivals come from: a synthetic process, drawn ahead in blocks (the fast path), or any
-/// stream.
-// One per run: boxing the large variant would only add an indirection on the hot path.
-#[allow(clippy::large_enum_variant)]
-enum Source {
-    /// A synthetic process and its next arrival times, drawn [`BLOCK`] at a time: the draws of a
-    /// block pipeline in one tight loop (the `ln` of each inter-arrival time no longer sits on
-    /// the event loop's critical path), and the stream is already sorted, so it merges beside
-    /// the event heap. The draws and their order are those of drawing one at a time.
-    Synthetic {
-        process: Arrivals,
-        block: Vec<SimTime>,
-        next: usize,
-    },
-    Stream(Box<dyn Iterator<Item = Arrival> + Send>),
-}
-
-/// Arrival times drawn ahead per block.
-const BLOCK: usize = 256;
-
-impl Source {
-    fn new(model: &ArrivalModel, rng: SimRng) -> Self {
-        match model {
-            ArrivalModel::Trace(_) => Source::Stream(model.open(rng)),
-            other => Source::Synthetic {
-                process: Arrivals::new(other.clone(), rng),
-                block: Vec::with_capacity(BLOCK),
-                next: 0,
-            },
-        }
-    }
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<Arrival> {
-        match self {
-            Source::Synthetic {
-                process,
-                block,
-                next,
-            } => {
-                if *next == block.len() {
-                    Self::refill(process, block);
-                    *next = 0;
-                }
-                let time = *block.get(*next)?;
-                *next += 1;
-                Some(Arrival {
-                    time,
-                    class: 0,
-                    service: None,
-                })
-            }
-            Source::Stream(s) => s.next(),
-        }
-    }
-
-    /// Draws the next block of arrival times (fewer, or none, when the process ends).
-    #[inline(never)]
-    fn refill(process: &mut Arrivals, block: &mut Vec<SimTime>) {
-        block.clear();
-        while block.len() < BLOCK {
-            match process.next_time() {
-                Some(t) => block.push(t),
-                None => break,
-            }
-        }
-    }
-}
-
-/// The `p` quantile of sorted values, by linear interpolation; NaN when empty.
-fn quantile_sorted(xs: &[f64], p: f64) -> f64 {
-    if xs.is_empty() {
-        return f64::NAN;
-    }
-    let h = (xs.len() - 1) as f64 * p;
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    xs[lo] + (xs[hi] - xs[lo]) * (h - lo as f64)
-}
+use source::Source;
 
 /// Runs policy `policy` of `scenario` for replication `replication`.
 pub fn run(scenario: &Scenario, policy: usize, replication: u32) -> RunResult {
@@ -1232,213 +1155,6 @@ impl<'a> Sim<'a> {
         self.samples.push(s);
         if now < self.horizon || self.in_flight + self.orphans > 0 {
             let _ = self.queue.push(now + iv, Event::Sample);
-        }
-    }
-
-    fn finish(mut self) -> RunResult {
-        let end = self.now().max(self.horizon);
-        self.faas.finish(end);
-        for p in &mut self.pools {
-            p.finish(end, &mut self.ledger);
-        }
-        if self.pc_per_function > 0 {
-            for f in &self.faas.functions {
-                self.ledger.add_pc_configured(
-                    self.pc_per_function,
-                    f.memory_mb,
-                    end.since(SimTime::ZERO),
-                );
-            }
-        }
-        let costs = self.ledger.costs(&self.sc.prices);
-        let latency = self.latency.histogram();
-        let c = &self.counters;
-        let window = (self.horizon.since(self.warmup)).as_secs_f64();
-        let q = |p: f64| {
-            if c.completed == 0 {
-                f64::NAN
-            } else {
-                latency.value_at_quantile(p) as f64 / 1e9
-            }
-        };
-        let mean = |sum: u128, n: u64| {
-            if n == 0 {
-                f64::NAN
-            } else {
-                sum as f64 / n as f64 / 1e9
-            }
-        };
-        let (busy, cap) = self.pools.iter().fold((0u128, 0u128), |(b, c), p| {
-            (b + p.busy_slots.area(end), c + p.running_slots.area(end))
-        });
-        let mut m: Vec<(String, f64)> = vec![
-            ("requests".into(), c.requests as f64),
-            ("completed".into(), c.completed as f64),
-            ("dropped".into(), c.dropped as f64),
-            ("cold_starts".into(), c.cold_starts as f64),
-            ("invocations".into(), c.invocations as f64),
-            (
-                "cold_start_rate".into(),
-                if c.invocations == 0 {
-                    0.0
-                } else {
-                    c.cold_starts as f64 / c.invocations as f64
-                },
-            ),
-            ("throttles".into(), c.throttles as f64),
-            ("latency_mean_s".into(), mean(c.latency_sum_ns, c.completed)),
-            ("latency_p50_s".into(), q(0.5)),
-            ("latency_p90_s".into(), q(0.9)),
-            ("latency_p99_s".into(), q(0.99)),
-            ("latency_p999_s".into(), q(0.999)),
-            (
-                "latency_max_s".into(),
-                if c.completed == 0 {
-                    f64::NAN
-                } else {
-                    latency.max() as f64 / 1e9
-                },
-            ),
-            ("wait_mean_s".into(), mean(c.wait_sum_ns, c.waits)),
-            (
-                "wait_probability".into(),
-                if c.waits == 0 {
-                    f64::NAN
-                } else {
-                    c.waited as f64 / c.waits as f64
-                },
-            ),
-            ("throughput_rps".into(), c.completed as f64 / window),
-            ("arrival_rate_rps".into(), c.requests as f64 / window),
-            (
-                "in_system_mean".into(),
-                (self.in_system_marks[1] - self.in_system_marks[0]) as f64 / (window * 1e9),
-            ),
-        ];
-        if self.sc.run.slo.is_some() {
-            m.push((
-                "slo_violation_rate".into(),
-                if c.requests == 0 {
-                    0.0
-                } else {
-                    (c.slo_violations + c.dropped) as f64 / c.requests as f64
-                },
-            ));
-        }
-        m.extend([
-            ("cost_total_usd".into(), costs.total()),
-            ("cost_faas_compute_usd".into(), costs.faas_compute),
-            ("cost_faas_requests_usd".into(), costs.faas_requests),
-            ("cost_vm_usd".into(), costs.vm),
-            ("cost_storage_usd".into(), costs.storage),
-            ("cost_transfer_usd".into(), costs.transfer),
-            ("storage_puts".into(), self.ledger.storage_puts as f64),
-            ("storage_gets".into(), self.ledger.storage_gets as f64),
-            (
-                "cost_per_million_usd".into(),
-                if c.requests_all == 0 {
-                    0.0
-                } else {
-                    costs.total() / c.requests_all as f64 * 1e6
-                },
-            ),
-            (
-                "vm_utilization".into(),
-                if cap == 0 {
-                    f64::NAN
-                } else {
-                    busy as f64 / cap as f64
-                },
-            ),
-            ("vm_busy_slot_s".into(), busy as f64 / 1e9),
-            (
-                "vm_billed_hours".into(),
-                self.ledger.vm_billed_seconds as f64 / 3600.0,
-            ),
-            (
-                "vms_launched".into(),
-                self.pools.iter().map(|p| p.launched).sum::<u64>() as f64,
-            ),
-            ("instances_created".into(), self.faas.created as f64),
-            (
-                "idle_memory_gb_s".into(),
-                self.faas.idle_mb_ns as f64 / 1024.0 / 1e9,
-            ),
-            (
-                "instances_mean".into(),
-                self.faas.alive_over_time.area(end) as f64 / end.0.max(1) as f64,
-            ),
-            (
-                "instances_busy_mean".into(),
-                self.faas.busy_over_time.area(end) as f64 / end.0.max(1) as f64,
-            ),
-            (
-                "instances_idle_mean".into(),
-                (self.faas.alive_over_time.area(end) - self.faas.busy_over_time.area(end)) as f64
-                    / end.0.max(1) as f64,
-            ),
-            (
-                "instance_lifespan_mean_s".into(),
-                if self.faas.evicted == 0 {
-                    f64::NAN
-                } else {
-                    self.faas.lifetime_ns_sum as f64 / self.faas.evicted as f64 / 1e9
-                },
-            ),
-            ("end_time_s".into(), end.as_secs_f64()),
-            ("events".into(), self.events as f64),
-        ]);
-        for (i, st) in self.sc.stages.iter().enumerate() {
-            let (v, f) = (c.tasks_vm[i], c.tasks_faas[i]);
-            if self.sc.stages.len() > 1 {
-                m.push((
-                    format!("stage_{}_entered", st.name),
-                    c.stage_entries[i] as f64,
-                ));
-                m.push((format!("stage_{}_exited", st.name), c.exits[i] as f64));
-            }
-            m.push((
-                format!("stage_{}_vm_share", st.name),
-                if v + f == 0 {
-                    f64::NAN
-                } else {
-                    v as f64 / (v + f) as f64
-                },
-            ));
-        }
-        let functions: Vec<FunctionStats> = self
-            .faas
-            .functions
-            .iter()
-            .map(|f| FunctionStats {
-                function: f.name.clone(),
-                memory_mb: f.memory_mb,
-                invocations: f.invocations,
-                cold_starts: f.cold_starts,
-                idle_gb_s: f.idle_mb_ns as f64 / 1024.0 / 1e9,
-            })
-            .collect();
-        if self.n_classes > 1 {
-            // Distribution over functions of the cold-start percentage (functions invoked at
-            // least once), as in "Serverless in the Wild".
-            let mut pct: Vec<f64> = functions
-                .iter()
-                .filter(|f| f.invocations > 0)
-                .map(|f| 100.0 * f.cold_starts as f64 / f.invocations as f64)
-                .collect();
-            pct.sort_by(f64::total_cmp);
-            for (name, p) in [("p50", 0.50), ("p75", 0.75), ("p90", 0.90), ("p99", 0.99)] {
-                m.push((
-                    format!("cold_start_pct_{name}_functions"),
-                    quantile_sorted(&pct, p),
-                ));
-            }
-            m.push(("functions_invoked".into(), pct.len() as f64));
-        }
-        RunResult {
-            metrics: m,
-            samples: self.samples,
-            functions,
         }
     }
 }
