@@ -21,5 +21,10 @@ for s in scenarios/*.toml benches/peers/mm8.toml benches/peers/simfaas.toml; do
   fi
 done
 "$bin" sweep scenarios/sweep-load.toml --replications 2 --force --out "$out/sweep-load" >/dev/null 2>&1 || echo "sweep-load: failed"
-# Keep only the tables; the journal and timestamps in run metadata are not results.
+# Keep only the tables. The sweep journal is written in completion order (a resumability log,
+# not a result): keep it sorted.
 find "$out" -name '*.svg' -delete -o -name '*.png' -delete
+if [ -f "$out/sweep-load/runs.journal" ]; then
+  sort "$out/sweep-load/runs.journal" >"$out/sweep-load/runs.journal.sorted"
+  rm "$out/sweep-load/runs.journal"
+fi

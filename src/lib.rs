@@ -30,6 +30,7 @@
 pub mod cloud;
 pub mod engine;
 pub mod kernel;
+pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod scenario;

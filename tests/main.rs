@@ -11,5 +11,6 @@ mod early_exit;
 mod plans;
 mod plots;
 mod queueing;
+mod seam;
 mod sweep;
 mod traces;

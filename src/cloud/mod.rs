@@ -4,6 +4,7 @@
 
 pub mod billing;
 pub mod coldstart_data;
+pub mod deploy;
 pub mod faas;
 pub mod pricing;
 pub mod storage;

@@ -54,6 +54,18 @@ pub enum Event {
         /// Task sequence.
         seq: u32,
     },
+    /// The open group's timeout ran out (stale if the batcher's generation differs).
+    GroupTimeout {
+        /// The group's generation.
+        generation: u32,
+    },
+    /// A member of a group got its answer (per-member completion).
+    MemberRespond {
+        /// Request key.
+        req: u32,
+        /// Member index in the group.
+        member: u16,
+    },
     /// A throttled invocation retries.
     Retry {
         /// Task key.

@@ -22,13 +22,10 @@ impl Sim<'_> {
         for p in &mut self.pools {
             p.finish(end, &mut self.ledger);
         }
-        if self.pc_per_function > 0 {
-            for f in &self.faas.functions {
-                self.ledger.add_pc_configured(
-                    self.pc_per_function,
-                    f.memory_mb,
-                    end.since(SimTime::ZERO),
-                );
+        for (f, &pc) in self.faas.functions.iter().zip(&self.provisioned) {
+            if pc > 0 {
+                self.ledger
+                    .add_pc_configured(pc, f.memory_mb, end.since(SimTime::ZERO));
             }
         }
         let costs = self.ledger.costs(&self.sc.prices);
@@ -169,17 +166,14 @@ impl Sim<'_> {
             ("end_time_s".into(), end.as_secs_f64()),
             ("events".into(), self.events as f64),
         ]);
-        for (i, st) in self.sc.stages.iter().enumerate() {
+        for (i, name) in self.planner.stage_names().iter().enumerate() {
             let (v, f) = (c.tasks_vm[i], c.tasks_faas[i]);
-            if self.sc.stages.len() > 1 {
-                m.push((
-                    format!("stage_{}_entered", st.name),
-                    c.stage_entries[i] as f64,
-                ));
-                m.push((format!("stage_{}_exited", st.name), c.exits[i] as f64));
+            if self.planner.stage_names().len() > 1 {
+                m.push((format!("stage_{}_entered", name), c.stage_entries[i] as f64));
+                m.push((format!("stage_{}_exited", name), c.exits[i] as f64));
             }
             m.push((
-                format!("stage_{}_vm_share", st.name),
+                format!("stage_{}_vm_share", name),
                 if v + f == 0 {
                     f64::NAN
                 } else {

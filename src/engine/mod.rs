@@ -10,6 +10,7 @@
 mod arena;
 mod events;
 mod finish;
+mod group;
 mod latency;
 mod request;
 mod source;
@@ -17,25 +18,27 @@ mod source;
 use rand::RngExt;
 
 use crate::cloud::billing::{Ledger, billed_ms};
+use crate::cloud::deploy::{FunctionOverrides, PlatformDefaults};
 use crate::cloud::faas::{Acquire, ColdMode, Faas, Throttle, Timer};
-use crate::cloud::storage::{Handoff, Transfer};
 use crate::cloud::vm::{Placement, Pool};
 use crate::kernel::rng::{self, streams};
 use crate::kernel::{EventQueue, Integral, SimDuration, SimRng, SimTime, StreamFamily};
+use crate::plan::{Completion, Next, Outcome, Planner, Target, Work};
 use crate::policy::{self, Backend, Policy, ScaleAction, TaskInfo, View};
 use crate::report::{RunResult, Sample};
 use crate::scenario::Scenario;
-use crate::scenario::StageService;
+use crate::workload::batch::{Batcher, Member};
 use crate::workload::trace::Arrival;
 use arena::Arena;
 pub use events::Event;
 use latency::Latencies;
-use request::{Loc, Request, Task, TaskState};
+use request::{Loc, NO_FUNCTION, NO_LAW, Request, Task, TaskState};
 use source::Source;
 
 /// Runs policy `policy` of `scenario` for replication `replication`.
 pub fn run(scenario: &Scenario, policy: usize, replication: u32) -> RunResult {
-    let mut sim = Sim::new(scenario, policy, replication);
+    let planner = Planner::for_scenario(scenario);
+    let mut sim = Sim::new(scenario, &planner, policy, replication);
     sim.run();
     sim.finish()
 }
@@ -72,81 +75,35 @@ struct Counters {
     stage_entries: Vec<u64>,
 }
 
-/// The part of a stage's work that depends only on the scenario, computed once per run so that
-/// starting a stage does no storage or hand-off arithmetic.
-#[derive(Clone, Copy)]
-struct StagePlan {
-    /// Storage time inside each task: the GETs of the previous stage's outputs (when it stores
-    /// them) plus the PUT of this stage's output (when the next stage reads it from storage).
-    extra: SimDuration,
-    /// Storage GETs each task makes when it starts.
-    gets: u16,
-    /// Each task PUTs its output to storage when it finishes.
-    puts: bool,
-    /// Activations moved from the previous stage when the task runs elsewhere
-    /// (`handoff = "on-change"`): bytes sent and compression time.
-    handoff: Option<(u64, SimDuration)>,
-}
-
-impl StagePlan {
-    fn new(sc: &Scenario, s: usize) -> Self {
-        let stage = &sc.stages[s];
-        let prev = s.checked_sub(1).map(|p| &sc.stages[p]);
-        let mut extra = SimDuration::ZERO;
-        let mut gets = 0;
-        if let Some(prev) = prev
-            && prev.transfer == Transfer::Storage
-            && prev.output > 0
-        {
-            let bytes = prev.output * prev.quorum as u64;
-            extra += sc.data.storage.time(bytes);
-            gets = prev.quorum as u16;
-        }
-        let puts =
-            stage.transfer == Transfer::Storage && stage.output > 0 && s + 1 < sc.stages.len();
-        if puts {
-            extra += sc.data.storage.time(stage.output);
-        }
-        let handoff = prev
-            .filter(|prev| prev.handoff == Handoff::OnChange)
-            .map(|prev| prev.handoff_bytes());
-        StagePlan {
-            extra,
-            gets,
-            puts,
-            handoff,
-        }
-    }
-}
-
-/// What starting a task of one stage on one VM pool needs, computed once per run.
+/// What starting a task of one law on one VM pool needs, computed once per run.
 #[derive(Clone, Copy)]
 struct VmPlan {
-    /// The index of the stage's profiled service on the pool's instance type.
+    /// The index of the law's profile on the pool's instance type.
     profile: Option<u16>,
-    /// The service-time factor of the stage's tasks on one slot (vCPU share).
+    /// The service-time factor of the law's tasks on one slot (vCPU share).
     slowdown: f64,
-    /// The stage's storage time inside each task.
-    extra: SimDuration,
 }
 
-/// What starting an invocation of one function needs, computed once per run.
+/// What starting an invocation of one function needs, computed once per run for the law its
+/// plan uses it with (its home law; other laws are resolved when they occur).
 #[derive(Clone, Copy)]
 struct FnPlan {
-    /// The index of its stage's profiled service at its memory (drawn as given, not scaled).
+    /// The law this plan is for ([`NO_LAW`] if none).
+    law: u16,
+    /// The index of the law's profile at the function's memory (drawn as given, not scaled).
     profile: Option<u16>,
-    /// The service-time factor of its stage's tasks on its instances (vCPU share).
+    /// The service-time factor of the law's tasks on its instances (vCPU share).
     slowdown: f64,
-    /// Its stage's storage time inside each task.
-    extra: SimDuration,
     /// Memory, MB (billing).
     memory_mb: u32,
 }
 
 struct Sim<'a> {
     sc: &'a Scenario,
-    /// Per stage: its scenario-only constants.
-    plans: Vec<StagePlan>,
+    /// The request plan.
+    planner: &'a Planner,
+    /// Its law table.
+    laws: &'a [crate::plan::Law],
     policy: Box<dyn Policy>,
     queue: EventQueue<Event>,
     arrivals: Source,
@@ -154,7 +111,7 @@ struct Sim<'a> {
     next_arrival: Option<Arrival>,
     /// Its time, or `SimTime::MAX` when there is none (the event loop compares only this).
     next_arrival_time: SimTime,
-    /// Request classes (trace functions); functions are indexed `stage × classes + class`.
+    /// Request classes (trace functions).
     n_classes: usize,
     arrival_index: u64,
     request_rngs: StreamFamily,
@@ -167,8 +124,6 @@ struct Sim<'a> {
     tasks: Arena<Task>,
     task_seq: u32,
     faas: Faas,
-    /// Function id of each stage.
-    stage_fn: Vec<u32>,
     pools: Vec<Pool>,
     /// Throttled invocations waiting for capacity: (task key, seq).
     throttled: std::collections::VecDeque<(u32, u32)>,
@@ -189,12 +144,13 @@ struct Sim<'a> {
     events: u64,
     horizon: SimTime,
     warmup: SimTime,
-    pc_per_function: u32,
+    /// Per function: its provisioned concurrency (billed while configured).
+    provisioned: Vec<u32>,
     /// The policy sets keep-alive per invocation (with pre-warming).
     dynamic_keep_alive: bool,
     /// Per function: generation of the pending pre-warm, and the keep-alive it will get.
     prewarm: Vec<(u32, SimDuration)>,
-    /// Per `stage × pools + pool`: the index of the stage's profiled service on that pool.
+    /// Per `law × pools + pool`: the law's profile and vCPU factor on that pool.
     vm_plans: Vec<VmPlan>,
     /// Per function: what starting one of its invocations needs.
     fn_plans: Vec<FnPlan>,
@@ -204,47 +160,50 @@ struct Sim<'a> {
     fixed_route: Option<Backend>,
     /// The policy wants `on_invocation` / `on_completion`.
     observes_invocations: bool,
+    /// Requests are grouped, or some stage completes per member: arrivals go through
+    /// [`Sim::arrive_member`].
+    grouped: bool,
+    /// The batcher and its timeout, when arrivals are grouped.
+    batch: Option<(Batcher, Option<SimDuration>)>,
+    /// The members of the group being started (the vector is reused).
+    open_group: Vec<Member>,
+    /// Per request key, in grouped mode: its members and their answers.
+    groups: Vec<group::Group>,
 }
 
 impl<'a> Sim<'a> {
-    fn new(sc: &'a Scenario, policy_index: usize, replication: u32) -> Self {
+    fn new(sc: &'a Scenario, planner: &'a Planner, policy_index: usize, replication: u32) -> Self {
         let seed = sc.run.seed;
         let rep = replication as u64;
         let policy = policy::build(&sc.policies[policy_index], sc);
         let deployment = policy.deployment(sc);
         let mut faas = Faas::new(sc.faas.clone());
         let dynamic_keep_alive = policy.dynamic_keep_alive();
-        let keep_alive = match deployment.keep_alive {
-            _ if dynamic_keep_alive => None,
-            Some(k) => Some(k),
-            None => sc.faas.keep_alive,
+        let overrides = FunctionOverrides {
+            memory_mb: deployment.function_memory_mb,
+            keep_alive: deployment.keep_alive,
+            provisioned_concurrency: deployment.provisioned_concurrency,
         };
-        let n_classes = sc.classes.len().max(1);
-        let mut stage_fn: Vec<u32> = Vec::with_capacity(sc.stages.len() * n_classes);
-        for st in &sc.stages {
-            for class in &sc.classes {
-                let mem = deployment
-                    .function_memory_mb
-                    .or(st.memory_mb)
-                    .or(class.memory_mb)
-                    .unwrap_or(sc.faas.memory_mb);
-                let name = if class.name.is_empty() {
-                    st.name.clone()
-                } else if sc.stages.len() == 1 {
-                    class.name.clone()
-                } else {
-                    format!("{}/{}", st.name, class.name)
-                };
-                stage_fn.push(faas.add_function(name, mem, keep_alive));
-            }
+        let platform = PlatformDefaults {
+            memory_mb: sc.faas.memory_mb,
+            keep_alive: sc.faas.keep_alive,
+            provisioned_concurrency: sc.faas.provisioned_concurrency,
+        };
+        let mut provisioned = Vec::with_capacity(planner.functions().len());
+        for spec in planner.functions() {
+            let f = spec.resolve(&overrides, &platform);
+            let keep_alive = if dynamic_keep_alive {
+                None
+            } else {
+                f.keep_alive
+            };
+            faas.add_function(spec.name.clone(), f.memory_mb, keep_alive);
+            provisioned.push(f.provisioned_concurrency);
         }
-        let n_functions = stage_fn.len();
-        let pc = deployment
-            .provisioned_concurrency
-            .unwrap_or(sc.faas.provisioned_concurrency);
-        for &f in &stage_fn {
-            faas.provision(f, pc, SimTime::ZERO);
+        for (f, &pc) in provisioned.iter().enumerate() {
+            faas.provision(f as u32, pc, SimTime::ZERO);
         }
+        let n_functions = provisioned.len();
         let ledger = Ledger::default();
         let mut pools = Vec::new();
         for plan in &deployment.pools {
@@ -256,45 +215,60 @@ impl<'a> Sim<'a> {
             }
             pools.push(pool);
         }
-        let n_stages = sc.stages.len();
-        let profile_index = |st: &crate::scenario::Stage, d: Option<&crate::workload::Dist>| {
-            d.and_then(|d| {
-                st.service_on
-                    .iter()
-                    .position(|(_, x)| std::ptr::eq(x, d))
-                    .map(|i| i as u16)
-            })
-        };
-        let mut vm_plans = Vec::with_capacity(n_stages * pools.len());
-        for (s, st) in sc.stages.iter().enumerate() {
+        let laws = planner.laws();
+        let mut vm_plans = Vec::with_capacity(laws.len() * pools.len());
+        for law in laws {
             for p in &pools {
                 vm_plans.push(VmPlan {
-                    profile: profile_index(st, st.service_on_vm(&p.config.instance.name)),
-                    slowdown: p.slowdown(st.parallelism),
-                    extra: StagePlan::new(sc, s).extra,
+                    profile: law.profile_on_vm(&p.config.instance.name),
+                    slowdown: p.slowdown(law.parallelism),
                 });
+            }
+        }
+        // Each function's home law: the law of the first task that names it.
+        let mut home = vec![NO_LAW; n_functions];
+        for s in 0..planner.stage_names().len() as u16 {
+            for class in 0..sc.classes.len().max(1) as u32 {
+                for t in &planner.stage(s, class).tasks {
+                    if let (Some(f), Work::Law(l)) = (t.target.function(), t.work)
+                        && home[f as usize] == NO_LAW
+                    {
+                        home[f as usize] = l;
+                    }
+                }
             }
         }
         let fn_plans = (0..n_functions)
             .map(|f| {
-                let s = f / n_classes;
-                let st = &sc.stages[s];
                 let memory_mb = faas.functions[f].memory_mb;
-                FnPlan {
-                    profile: profile_index(st, st.service_on_function(memory_mb)),
-                    slowdown: faas.slowdown(f as u32, st.parallelism),
-                    extra: StagePlan::new(sc, s).extra,
-                    memory_mb,
+                let law = home[f];
+                match laws.get(law as usize) {
+                    Some(l) => FnPlan {
+                        law,
+                        profile: l.profile_on_function(memory_mb),
+                        slowdown: faas.slowdown(f as u32, l.parallelism),
+                        memory_mb,
+                    },
+                    None => FnPlan {
+                        // Matches no task's law (not even NO_LAW): computed work is scaled
+                        // by its own parallelism.
+                        law: NO_LAW - 1,
+                        profile: None,
+                        slowdown: faas.slowdown(f as u32, 1.0),
+                        memory_mb,
+                    },
                 }
             })
             .collect();
-        let has_exits = sc.stages.iter().any(|st| !st.exit.is_zero());
+        let n_stages = planner.stage_names().len();
+        let has_exits = planner.has_exits();
         let mut sim = Sim {
             sc,
-            plans: (0..n_stages).map(|s| StagePlan::new(sc, s)).collect(),
+            planner,
+            laws,
             policy,
             queue: EventQueue::with_capacity(1024),
-            n_classes,
+            n_classes: sc.classes.len().max(1),
             arrivals: Source::new(&sc.arrivals, rng::stream(seed, streams::ARRIVALS, rep)),
             next_arrival: None,
             next_arrival_time: SimTime::MAX,
@@ -306,7 +280,6 @@ impl<'a> Sim<'a> {
             tasks: Arena::with_capacity(1024),
             task_seq: 0,
             faas,
-            stage_fn,
             pools,
             throttled: Default::default(),
             wake_pending: false,
@@ -342,7 +315,7 @@ impl<'a> Sim<'a> {
             events: 0,
             horizon: SimTime(sc.run.horizon.as_nanos()),
             warmup: SimTime(sc.run.warmup.as_nanos()),
-            pc_per_function: pc,
+            provisioned,
             dynamic_keep_alive,
             prewarm: vec![(0, SimDuration::ZERO); n_functions],
             vm_plans,
@@ -350,6 +323,16 @@ impl<'a> Sim<'a> {
             has_exits,
             fixed_route: None,
             observes_invocations: false,
+            grouped: sc.group.is_some()
+                || sc.stages.iter().any(|st| {
+                    matches!(
+                        st.completion,
+                        crate::scenario::StageCompletion::PerMember(_)
+                    )
+                }),
+            batch: sc.group.map(|g| (Batcher::new(g.size), g.timeout)),
+            open_group: Vec::new(),
+            groups: Vec::new(),
         };
         sim.fixed_route = sim.policy.fixed_route();
         sim.observes_invocations = sim.policy.observes_invocations();
@@ -425,22 +408,31 @@ impl<'a> Sim<'a> {
         }
         self.in_flight += 1;
         self.in_system.set(t, self.in_flight);
+        if self.grouped {
+            return self.arrive_member(Member {
+                arrival: t,
+                index: idx,
+                measured,
+                class: a.class,
+                service: a.service,
+            });
+        }
         let rng = std::mem::replace(&mut self.next_request_rng, self.request_rngs.get(idx + 1));
         let mut request = Request::new(t, measured, rng, a.class, a.service, idx);
         if self.has_exits {
             request.exit_u = request.rng.random::<f64>();
         }
         let req = self.requests.insert(request) as u32;
-        let input = self.sc.input_bytes;
-        if input > 0 {
-            self.ledger.transfer_usd += self.sc.data.payload.cost(input);
-            let delay = self.sc.data.payload.time(input);
-            let _ = self.queue.push(t + delay, Event::StageReady { req });
-        } else {
-            self.start_stage(req);
+        match self.planner.admission() {
+            Some((delay, cost)) => {
+                self.ledger.transfer_usd += cost;
+                let _ = self.queue.push(t + delay, Event::StageReady { req });
+            }
+            None => self.start_stage(req),
         }
     }
 
+    #[inline(always)]
     fn handle(&mut self, ev: Event) {
         match ev {
             Event::TaskDone { task, seq } => self.task_done(task, seq),
@@ -471,6 +463,8 @@ impl<'a> Sim<'a> {
                 }
             }
             Event::Retry { task, seq } => self.retry(task, seq),
+            Event::GroupTimeout { generation } => self.group_timeout(generation),
+            Event::MemberRespond { req, member } => self.member_respond(req, member),
             Event::TaskReady { task, seq } => self.task_ready(task, seq),
             Event::ThrottleWake => {
                 self.wake_pending = false;
@@ -486,13 +480,13 @@ impl<'a> Sim<'a> {
 
     // ----- stages and tasks -------------------------------------------------------------
 
-    #[inline]
+    #[inline(always)]
     fn start_stage(&mut self, req: u32) {
         let now = self.now();
+        let planner = self.planner;
         let r = &mut self.requests[req as usize];
         let s = r.stage as usize;
-        let stage = &self.sc.stages[s];
-        let handoff = self.plans[s].handoff;
+        let spec = planner.stage(r.stage, r.class);
         if r.measured {
             self.counters.stage_entries[s] += 1;
         }
@@ -500,50 +494,80 @@ impl<'a> Sim<'a> {
         r.failed = 0;
         // What the tasks need from their request is fixed for the stage: read it once.
         let (previous, index, arrival, measured) = (r.last_backend, r.index, r.arrival, r.measured);
-        let func = self.stage_fn[s * self.n_classes + r.class as usize];
-        if stage.tasks > 1 {
+        let fan_out = spec.tasks.len() > 1;
+        if fan_out {
             self.siblings_of(req).clear();
         }
-        for _ in 0..stage.tasks {
-            let backend = match self.fixed_route {
-                Some(b) => b,
-                None => {
-                    let info = TaskInfo {
-                        stage: s,
-                        request: index,
-                        arrival,
-                        previous,
+        for (i, ts) in spec.tasks.iter().enumerate() {
+            let (backend, func) = match ts.target {
+                Target::Routed { function } => {
+                    let backend = match self.fixed_route {
+                        Some(b) => b,
+                        None => {
+                            let info = TaskInfo {
+                                stage: s,
+                                request: index,
+                                arrival,
+                                previous,
+                            };
+                            self.policy.route(&view!(self), &info)
+                        }
                     };
-                    self.policy.route(&view!(self), &info)
+                    (backend, function)
                 }
-            };
-            let profile = match backend {
-                Backend::Faas => self.fn_plans[func as usize].profile,
-                Backend::Vm(p) => self.vm_plans[s * self.pools.len() + p as usize].profile,
+                Target::Function(f) => (Backend::Faas, f),
+                Target::Pool(p) => (Backend::Vm(p), NO_FUNCTION),
             };
             let r = &mut self.requests[req as usize];
-            let service = match (profile, &stage.service) {
-                (Some(i), _) => stage.service_on[i as usize].1.sample(&mut r.rng),
-                (None, StageService::Dist(d)) => d.sample(&mut r.rng),
-                (None, StageService::FromTrace) => r.trace_service.unwrap_or_default(),
+            let (service, profiled, law, parallelism) = match ts.work {
+                Work::Law(l) => {
+                    let profile = match backend {
+                        Backend::Faas => {
+                            let plan = &self.fn_plans[func as usize];
+                            if plan.law == l {
+                                plan.profile
+                            } else {
+                                let memory = plan.memory_mb;
+                                self.laws[l as usize].profile_on_function(memory)
+                            }
+                        }
+                        Backend::Vm(p) => {
+                            self.vm_plans[l as usize * self.pools.len() + p as usize].profile
+                        }
+                    };
+                    let law = &self.laws[l as usize];
+                    let service = law.sample(profile, &mut r.rng, r.trace_service);
+                    (service, profile.is_some(), l, law.parallelism)
+                }
+                Work::Cpu {
+                    on_one_vcpu,
+                    parallelism,
+                } => (on_one_vcpu, false, NO_LAW, parallelism),
+                Work::Exact(d) => (d, true, NO_LAW, 1.0),
             };
             // Storage requests are billed when they happen: GETs when the task starts, the PUT
             // when it finishes (a task aborted or cancelled before then pays neither).
+            let io = &ts.io;
             self.task_seq = self.task_seq.wrapping_add(1);
             let task = self.tasks.insert(Task {
                 req,
                 seq: self.task_seq,
                 func,
-                stage: s as u16,
+                index: i as u16,
+                law,
+                gets: io.gets,
+                puts: io.puts,
+                extra: io.storage_time(&self.sc.data.storage),
+                parallelism,
                 state: TaskState::Queued,
                 loc: Loc::None,
                 service,
-                profiled: profile.is_some(),
+                profiled,
                 measured,
                 enqueued: now,
                 attempts: 0,
             }) as u32;
-            if stage.tasks > 1 {
+            if fan_out {
                 let seq = self.task_seq;
                 self.siblings_of(req).push((task, seq));
             }
@@ -553,7 +577,7 @@ impl<'a> Sim<'a> {
                     Backend::Vm(_) => self.counters.tasks_vm[s] += 1,
                 }
             }
-            let transit = handoff.and_then(|(bytes, compress)| {
+            let transit = io.input_on_change.and_then(|(bytes, compress)| {
                 let link = match (previous, backend) {
                     (Some(Backend::Vm(a)), Backend::Vm(b)) if a == b => return None,
                     (Some(Backend::Vm(_)), Backend::Vm(_)) => &self.sc.data.network,
@@ -574,7 +598,7 @@ impl<'a> Sim<'a> {
             }
             // A failed task may have dropped the request (only a throttled invocation fails);
             // after a single task the loop ends anyway.
-            if stage.tasks > 1 && !self.requests.contains(req as usize) {
+            if fan_out && !self.requests.contains(req as usize) {
                 return;
             }
         }
@@ -662,9 +686,11 @@ impl<'a> Sim<'a> {
         let plan = self.fn_plans[func as usize];
         let exec = if t.profiled {
             t.service
-        } else {
+        } else if t.law == plan.law {
             t.service.mul_f64(plan.slowdown)
-        } + plan.extra;
+        } else {
+            t.service.mul_f64(self.faas.slowdown(func, t.parallelism))
+        } + t.extra;
         match self.faas.acquire(func, now, &mut self.platform_rng) {
             Acquire::Warm(inst) => {
                 let overhead = self.sc.faas.warm_start.sample(&mut self.platform_rng);
@@ -759,12 +785,15 @@ impl<'a> Sim<'a> {
     fn start_on_vm(&mut self, task: u32, pool: u16, vm: u32) {
         let now = self.now();
         let t = &self.tasks[task as usize];
-        let plan = self.vm_plans[t.stage as usize * self.pools.len() + pool as usize];
         let exec = if t.profiled {
             t.service
-        } else {
+        } else if t.law != NO_LAW {
+            let plan = self.vm_plans[t.law as usize * self.pools.len() + pool as usize];
             t.service.mul_f64(plan.slowdown)
-        } + plan.extra;
+        } else {
+            t.service
+                .mul_f64(self.pools[pool as usize].slowdown(t.parallelism))
+        } + t.extra;
         self.begin(task, Loc::Vm { pool, vm }, now + exec);
     }
 
@@ -776,7 +805,7 @@ impl<'a> Sim<'a> {
         t.loc = loc;
         let wait = now.since(t.enqueued);
         let seq = t.seq;
-        self.ledger.storage_gets += self.plans[t.stage as usize].gets as u64;
+        self.ledger.storage_gets += t.gets as u64;
         if t.measured {
             self.counters.wait_sum_ns += wait.as_nanos() as u128;
             self.counters.waits += 1;
@@ -793,11 +822,8 @@ impl<'a> Sim<'a> {
         if t.seq != seq || t.state == TaskState::Queued {
             return;
         }
-        let now = self.now();
-        let (loc, state, req) = (t.loc, t.state, t.req);
-        if self.plans[t.stage as usize].puts {
-            self.ledger.storage_puts += 1;
-        }
+        let (loc, state, req, puts, index) = (t.loc, t.state, t.req, t.puts, t.index);
+        self.ledger.storage_puts += puts as u64;
         self.release(loc);
         self.tasks.free(task as usize);
         if state == TaskState::Orphan {
@@ -806,60 +832,56 @@ impl<'a> Sim<'a> {
         }
         let r = &mut self.requests[req as usize];
         r.done += 1;
-        let s = r.stage as usize;
-        let stage = &self.sc.stages[s];
-        if r.done < stage.quorum as u16 {
-            return;
+        let spec = self.planner.stage(r.stage, r.class);
+        let n = spec.tasks.len() as u16;
+        match spec.completion {
+            Completion::PerMember(rule) => self.member_task_done(req, rule, index, loc),
+            c => {
+                if c.counted(n, r.done, r.failed) == Outcome::Complete {
+                    self.complete_stage(req, loc);
+                }
+            }
         }
-        // Quorum reached: cancel the rest (a single-task stage has none), then exit or move on.
-        let r = if stage.tasks > 1 {
+    }
+
+    /// The current stage of `req` is complete (its last returned task ran at `loc`): cancel
+    /// the stragglers (a single-task stage has none), then answer or move on.
+    #[inline(always)]
+    fn complete_stage(&mut self, req: u32, loc: Loc) {
+        let now = self.now();
+        let r = &self.requests[req as usize];
+        if self.planner.stage(r.stage, r.class).tasks.len() > 1 {
             self.cancel_siblings(req);
-            &mut self.requests[req as usize]
-        } else {
-            r
-        };
+        }
+        let r = &mut self.requests[req as usize];
         r.last_backend = Some(match loc {
             Loc::Vm { pool, .. } => Backend::Vm(pool),
             _ => Backend::Faas,
         });
-        let last = s + 1 == self.sc.stages.len();
-        let mut exit = false;
-        if !last && self.has_exits {
-            // The request survives stage s while its draw stays below the survival probability.
-            let e = stage.exit.at(now);
-            if e > 0.0 {
-                r.survival *= 1.0 - e;
-                exit = r.exit_u >= r.survival;
+        let stage = r.stage;
+        let exit_u = r.exit_u;
+        match self.planner.after(stage, now, exit_u, &mut r.survival) {
+            Next::Respond { delay, exited } => {
+                if exited && r.measured {
+                    self.counters.exits[stage as usize] += 1;
+                }
+                match delay {
+                    Some(d) => {
+                        let _ = self.queue.push(now + d, Event::Respond { req });
+                    }
+                    None => self.finish_request(req, true),
+                }
             }
-        }
-        if exit || last {
-            if exit && r.measured {
-                self.counters.exits[s] += 1;
+            Next::Stage { stage, handoff } => {
+                r.stage = stage;
+                match handoff {
+                    Some((d, cost)) => {
+                        self.ledger.transfer_usd += cost;
+                        let _ = self.queue.push(now + d, Event::StageReady { req });
+                    }
+                    None => self.start_stage(req),
+                }
             }
-            let out = stage.output;
-            if out > 0 && stage.transfer == Transfer::Payload {
-                let _ = self
-                    .queue
-                    .push(now + self.sc.data.payload.time(out), Event::Respond { req });
-            } else {
-                self.finish_request(req, true);
-            }
-            return;
-        }
-        r.stage += 1;
-        let delay = match (stage.transfer, stage.handoff) {
-            (Transfer::Payload, Handoff::Always) if stage.output > 0 => {
-                let (bytes, compress) = stage.handoff_bytes();
-                self.ledger.transfer_usd += self.sc.data.payload.cost(bytes);
-                Some(compress + self.sc.data.payload.time(bytes))
-            }
-            _ => None,
-        };
-        match delay {
-            Some(d) => {
-                let _ = self.queue.push(now + d, Event::StageReady { req });
-            }
-            None => self.start_stage(req),
         }
     }
 
@@ -1021,19 +1043,27 @@ impl<'a> Sim<'a> {
     #[inline(never)]
     fn fail_task(&mut self, task: u32) {
         let t = &self.tasks[task as usize];
-        let req = t.req;
+        let (req, index) = (t.req, t.index);
         self.tasks.free(task as usize);
         let r = &mut self.requests[req as usize];
         r.failed += 1;
-        let stage = &self.sc.stages[r.stage as usize];
-        if r.failed as u32 > stage.tasks - stage.quorum {
-            self.cancel_siblings(req);
-            self.finish_request(req, false);
+        let spec = self.planner.stage(r.stage, r.class);
+        match spec.completion {
+            Completion::PerMember(rule) => self.member_task_failed(req, rule, index),
+            c => {
+                if c.counted(spec.tasks.len() as u16, r.done, r.failed) == Outcome::Failed {
+                    self.cancel_siblings(req);
+                    self.finish_request(req, false);
+                }
+            }
         }
     }
 
     #[inline(always)]
     fn finish_request(&mut self, req: u32, ok: bool) {
+        if self.grouped {
+            return self.finish_group(req, ok);
+        }
         let now = self.now();
         let (measured, arrival) = {
             let r = &self.requests[req as usize];
@@ -1042,14 +1072,18 @@ impl<'a> Sim<'a> {
         self.requests.free(req as usize);
         self.in_flight -= 1;
         self.in_system.set(now, self.in_flight);
-        if !measured {
-            return;
+        if measured {
+            self.record_outcome(now.since(arrival).as_nanos(), ok);
         }
+    }
+
+    /// A measured query's outcome: answered after `lat` nanoseconds, or dropped.
+    #[inline(always)]
+    fn record_outcome(&mut self, lat: u64, ok: bool) {
         if !ok {
             self.counters.dropped += 1;
             return;
         }
-        let lat = now.since(arrival).as_nanos();
         self.counters.completed += 1;
         self.counters.latency_sum_ns += lat as u128;
         self.latency.record(lat);
@@ -1098,7 +1132,7 @@ impl<'a> Sim<'a> {
     }
 
     /// Tasks queued at a pool that has no VM left (none running or booting) would wait for
-    /// ever: they go to their stage's function instead.
+    /// ever: they go to their function instead (a task that names the pool fails).
     #[inline(never)]
     fn spill_stranded(&mut self, pool: u16) {
         let p = &mut self.pools[pool as usize];
@@ -1118,7 +1152,12 @@ impl<'a> Sim<'a> {
             });
             if valid {
                 self.tasks[task as usize].loc = Loc::None;
-                self.invoke(task);
+                if self.tasks[task as usize].func == NO_FUNCTION {
+                    // It may run only on this pool: it fails.
+                    self.fail_task(task);
+                } else {
+                    self.invoke(task);
+                }
             }
         }
     }

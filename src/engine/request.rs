@@ -30,6 +30,8 @@ pub struct Request {
     pub survival: f64,
     /// Where the last completed stage ran.
     pub last_backend: Option<Backend>,
+    /// Members of its group (1: a request on its own).
+    pub group: u16,
 }
 
 impl Request {
@@ -55,6 +57,7 @@ impl Request {
             exit_u: 1.0,
             survival: 1.0,
             last_backend: None,
+            group: 1,
         }
     }
 }
@@ -101,16 +104,32 @@ pub enum Loc {
     },
 }
 
+/// A task's law when its work is not drawn from one (computed or exact work).
+pub const NO_LAW: u16 = u16::MAX;
+
+/// A task's function when it targets a VM pool only.
+pub const NO_FUNCTION: u32 = u32::MAX;
+
 /// One task of a stage.
 pub struct Task {
     /// Owning request.
     pub req: u32,
     /// Unique sequence number (slab keys are reused).
     pub seq: u32,
-    /// The function that runs it if it goes to FaaS (its stage's, for its request's class).
+    /// The function that runs it if it goes to FaaS ([`NO_FUNCTION`] for a pool-only task).
     pub func: u32,
-    /// Stage index.
-    pub stage: u16,
+    /// Its index in its stage (completion rules see tasks by index).
+    pub index: u16,
+    /// The plan's law its service was drawn from ([`NO_LAW`] for computed or exact work).
+    pub law: u16,
+    /// Storage GETs when it starts.
+    pub gets: u16,
+    /// Storage PUTs when it finishes.
+    pub puts: u16,
+    /// Storage time inside the task (not scaled by vCPUs).
+    pub extra: SimDuration,
+    /// vCPUs computed work can use (for scaling it on the backend that runs it).
+    pub parallelism: f64,
     /// State.
     pub state: TaskState,
     /// Location.
@@ -125,5 +144,4 @@ pub struct Task {
     pub enqueued: SimTime,
     /// Invocation attempts so far (throttle retries).
     pub attempts: u8,
-    // The stage's storage time, GETs and PUT are in the engine's per-stage plan.
 }

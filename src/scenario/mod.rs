@@ -8,6 +8,7 @@ pub mod units;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::cloud::deploy::FunctionSpec;
 use crate::cloud::faas::{ColdMode, CpuCurve, FaasConfig, Reuse, Throttle};
 use crate::cloud::pricing::{self, InstanceType, LambdaPreset};
 use crate::cloud::storage::{DataConfig, Handoff, Link, Transfer};
@@ -90,6 +91,51 @@ pub struct Stage {
     pub compression: f64,
     /// Compression speed in raw bytes per second (`None`: free).
     pub compression_throughput: Option<f64>,
+    /// Explicit tasks, each on a declared function (empty: `tasks` copies of one task on the
+    /// stage's own function, routed by the policy).
+    pub task_list: Vec<TaskDecl>,
+    /// How the stage completes.
+    pub completion: StageCompletion,
+}
+
+/// One explicit task of a stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskDecl {
+    /// Index of its function in [`Scenario::functions`].
+    pub function: usize,
+    /// Its work.
+    pub work: TaskWork,
+}
+
+/// How long an explicit task's work takes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TaskWork {
+    /// Drawn from the stage's `service` (and profiles).
+    Service,
+    /// This long on one full vCPU, run at the function's vCPU share.
+    Cpu(SimDuration),
+    /// Exactly this long.
+    Exact(SimDuration),
+}
+
+/// When a stage completes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StageCompletion {
+    /// Every task returns.
+    All,
+    /// Any k of the tasks.
+    AnyK(u32),
+    /// Per member of the group: alternative sets of task indices.
+    PerMember(Vec<Vec<Vec<u16>>>),
+}
+
+/// The batcher's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grouping {
+    /// Members per group.
+    pub size: u16,
+    /// A partial group closes this long after its first member arrived.
+    pub timeout: Option<SimDuration>,
 }
 
 /// A resource a stage's service time was profiled on.
@@ -196,6 +242,10 @@ pub struct Scenario {
     pub vm_slots: Option<u32>,
     /// Payload and storage.
     pub data: DataConfig,
+    /// Functions declared by name (`[[function]]`), deployed before the stages' own.
+    pub functions: Vec<FunctionSpec>,
+    /// Consecutive arrivals grouped by the batcher (`None`: every request alone).
+    pub group: Option<Grouping>,
     /// The request plan.
     pub stages: Vec<Stage>,
     /// The policies.
@@ -418,7 +468,9 @@ impl Validator<'_> {
         let (vm, instance_types) = self.vm(&s)?;
         let data = self.data(&s)?;
         let trace_service = matches!(&arrivals, ArrivalModel::Trace(t) if t.has_service());
-        let stages = self.stages(&s, &data, trace_service, &instance_types)?;
+        let functions = self.functions(&s)?;
+        let stages = self.stages(&s, &data, trace_service, &instance_types, &functions)?;
+        let group = self.group(&s, &stages)?;
         if s.policy.is_empty() {
             return Err(self.err("policy", "a scenario needs at least one [[policy]]"));
         }
@@ -463,6 +515,8 @@ impl Validator<'_> {
             instance_types,
             vm_slots: s.platform.vm.slots,
             data,
+            functions,
+            group,
             stages,
             policies: s.policy.clone(),
         })
@@ -841,6 +895,7 @@ impl Validator<'_> {
         data: &DataConfig,
         trace_service: bool,
         instance_types: &[InstanceType],
+        functions: &[FunctionSpec],
     ) -> Result<Vec<Stage>, ScenarioError> {
         if s.stage.is_empty() {
             return Err(self.err("stage", "the request plan needs at least one [[stage]]"));
@@ -851,17 +906,25 @@ impl Validator<'_> {
         let mut prev_transfer = Transfer::Payload;
         for (i, st) in s.stage.iter().enumerate() {
             let key = format!("stage.{i}");
-            let tasks = st.tasks.unwrap_or(1);
+            let task_list = self.task_list(&key, st, functions)?;
+            let tasks = match (&st.task, st.tasks) {
+                (Some(_), Some(_)) => {
+                    return Err(self.err(
+                        &format!("{key}.tasks"),
+                        "give either `tasks` (copies of one task) or `task` (a list of explicit tasks), not both",
+                    ));
+                }
+                (Some(_), None) => task_list.len() as u32,
+                (None, n) => n.unwrap_or(1),
+            };
             if tasks == 0 {
                 return Err(self.err(&format!("{key}.tasks"), "tasks must be ≥ 1"));
             }
-            let quorum = st.quorum.unwrap_or(tasks);
-            if quorum == 0 || quorum > tasks {
-                return Err(self.err(
-                    &format!("{key}.quorum"),
-                    format!("quorum {quorum} must be between 1 and tasks ({tasks})"),
-                ));
-            }
+            let completion = self.completion(&key, st, tasks)?;
+            let quorum = match &completion {
+                StageCompletion::AnyK(k) => *k,
+                _ => tasks,
+            };
             let parallelism = st.parallelism.unwrap_or(1.0);
             if !(parallelism > 0.0) {
                 return Err(self.err(
@@ -913,7 +976,19 @@ impl Validator<'_> {
             out.push(Stage {
                 name: st.name.clone().unwrap_or_else(|| format!("stage{}", i + 1)),
                 service: match &st.service {
-                    DistSpec::FromTrace => {
+                    None if task_list.iter().all(|t| t.work != TaskWork::Service)
+                        && !task_list.is_empty() =>
+                    {
+                        // Every task gives its own work: the stage's law is never drawn.
+                        StageService::Dist(Dist::Constant(SimDuration::ZERO))
+                    }
+                    None => {
+                        return Err(self.err(
+                            &key,
+                            "missing `service` (the service time of one task on one vCPU); only a stage whose every explicit task gives `cpu` or `time` may omit it",
+                        ));
+                    }
+                    Some(DistSpec::FromTrace) => {
                         if !trace_service {
                             return Err(self.err(
                                 &format!("{key}.service"),
@@ -922,7 +997,9 @@ impl Validator<'_> {
                         }
                         StageService::FromTrace
                     }
-                    other => StageService::Dist(self.dist(&format!("{key}.service"), other)?),
+                    Some(other) => {
+                        StageService::Dist(self.dist(&format!("{key}.service"), other)?)
+                    }
                 },
                 parallelism,
                 tasks,
@@ -956,9 +1033,204 @@ impl Validator<'_> {
                     }
                 },
                 compression_throughput: st.compression_throughput.map(|b| b.0),
+                task_list,
+                completion,
             });
         }
         Ok(out)
+    }
+
+    /// `[[function]]` tables: unique names.
+    fn functions(&self, s: &ScenarioSpec) -> Result<Vec<FunctionSpec>, ScenarioError> {
+        let mut out: Vec<FunctionSpec> = Vec::with_capacity(s.function.len());
+        for (i, f) in s.function.iter().enumerate() {
+            let key = format!("function.{i}");
+            if f.name.trim().is_empty() {
+                return Err(self.err(&format!("{key}.name"), "a function needs a non-empty name"));
+            }
+            if out.iter().any(|o| o.name == f.name) {
+                return Err(self.err(
+                    &format!("{key}.name"),
+                    format!(
+                        "two [[function]] tables are named \"{}\"; names must be unique",
+                        f.name
+                    ),
+                ));
+            }
+            self.positive(&key, "keep_alive", f.keep_alive)?;
+            out.push(FunctionSpec {
+                name: f.name.clone(),
+                memory_mb: f.memory.map(|m| m.0),
+                keep_alive: f.keep_alive.map(|d| d.0),
+                provisioned_concurrency: f.provisioned_concurrency,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A stage's explicit tasks, each on a declared function.
+    fn task_list(
+        &self,
+        key: &str,
+        st: &spec::StageSpec,
+        functions: &[FunctionSpec],
+    ) -> Result<Vec<TaskDecl>, ScenarioError> {
+        let Some(list) = &st.task else {
+            return Ok(Vec::new());
+        };
+        if list.is_empty() {
+            return Err(self.err(
+                &format!("{key}.task"),
+                "the task list is empty: give at least one task",
+            ));
+        }
+        let mut out = Vec::with_capacity(list.len());
+        for (j, t) in list.iter().enumerate() {
+            let tkey = format!("{key}.task.{j}");
+            let Some(function) = functions.iter().position(|f| f.name == t.function) else {
+                let names: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
+                let hint = names
+                    .iter()
+                    .max_by(|a, b| {
+                        strsim::jaro_winkler(&t.function, a)
+                            .total_cmp(&strsim::jaro_winkler(&t.function, b))
+                    })
+                    .map(|n| format!(" (did you mean \"{n}\"?)"))
+                    .unwrap_or_else(|| " (there are no [[function]] tables: declare one)".into());
+                return Err(self.err(
+                    &format!("{tkey}.function"),
+                    format!("no [[function]] is named \"{}\"{hint}", t.function),
+                ));
+            };
+            let work = match (t.cpu, t.time) {
+                (Some(_), Some(_)) => {
+                    return Err(self.err(
+                        &tkey,
+                        "give a task either `cpu` (work on one vCPU, scaled by the function's vCPU share) or `time` (an exact duration), not both",
+                    ));
+                }
+                (Some(c), None) => TaskWork::Cpu(c.0),
+                (None, Some(d)) => TaskWork::Exact(d.0),
+                (None, None) => TaskWork::Service,
+            };
+            out.push(TaskDecl { function, work });
+        }
+        Ok(out)
+    }
+
+    /// A stage's completion rule (`quorum` is the short form of `any`).
+    fn completion(
+        &self,
+        key: &str,
+        st: &spec::StageSpec,
+        tasks: u32,
+    ) -> Result<StageCompletion, ScenarioError> {
+        let ckey = format!("{key}.completion");
+        let rule = match (&st.completion, st.quorum) {
+            (Some(_), Some(_)) => {
+                return Err(self.err(
+                    &ckey,
+                    "give either `quorum` or `completion`, not both (`quorum = k` is `completion = { kind = \"any\", k = k }`)",
+                ));
+            }
+            (None, None) | (Some(spec::CompletionSpec::All), None) => StageCompletion::All,
+            (None, Some(q)) => {
+                if q == 0 || q > tasks {
+                    return Err(self.err(
+                        &format!("{key}.quorum"),
+                        format!("quorum {q} must be between 1 and tasks ({tasks})"),
+                    ));
+                }
+                if q == tasks {
+                    StageCompletion::All
+                } else {
+                    StageCompletion::AnyK(q)
+                }
+            }
+            (Some(spec::CompletionSpec::Any { k }), None) => {
+                if *k == 0 || *k > tasks {
+                    return Err(self.err(
+                        &ckey,
+                        format!("k = {k} must be between 1 and the stage's tasks ({tasks})"),
+                    ));
+                }
+                if *k == tasks {
+                    StageCompletion::All
+                } else {
+                    StageCompletion::AnyK(*k)
+                }
+            }
+            (Some(spec::CompletionSpec::PerMember { members }), None) => {
+                if tasks > 64 {
+                    return Err(self.err(
+                        &ckey,
+                        format!(
+                            "a per-member rule allows at most 64 tasks; this stage has {tasks}"
+                        ),
+                    ));
+                }
+                if members.is_empty() || members.len() > 64 {
+                    return Err(self.err(
+                        &ckey,
+                        format!(
+                            "`members` lists {} members: give 1 to 64, one per member of the group",
+                            members.len()
+                        ),
+                    ));
+                }
+                let mut out = Vec::with_capacity(members.len());
+                for (m, alts) in members.iter().enumerate() {
+                    if alts.is_empty() || alts.iter().any(|set| set.is_empty()) {
+                        return Err(self.err(
+                            &ckey,
+                            format!("member {m} needs at least one non-empty set of task indices"),
+                        ));
+                    }
+                    if let Some(&bad) = alts.iter().flatten().find(|&&j| j >= tasks) {
+                        return Err(self.err(&ckey, format!("member {m} names task {bad}, but the stage's tasks are numbered 0 to {}", tasks - 1)));
+                    }
+                    out.push(
+                        alts.iter()
+                            .map(|set| set.iter().map(|&j| j as u16).collect())
+                            .collect(),
+                    );
+                }
+                StageCompletion::PerMember(out)
+            }
+        };
+        Ok(rule)
+    }
+
+    /// `[workload] group`: the batcher; a per-member rule needs one member per group member.
+    fn group(&self, s: &ScenarioSpec, stages: &[Stage]) -> Result<Option<Grouping>, ScenarioError> {
+        let group = match s.workload.group {
+            None => None,
+            Some(g) => {
+                if g.size == 0 || g.size > u16::MAX as u32 {
+                    return Err(self.err(
+                        "workload.group.size",
+                        format!("group size {} must be between 1 and 65535", g.size),
+                    ));
+                }
+                self.positive("workload.group", "timeout", g.timeout)?;
+                Some(Grouping {
+                    size: g.size as u16,
+                    timeout: g.timeout.map(|d| d.0),
+                })
+            }
+        };
+        let size = group.map_or(1, |g| g.size as usize);
+        for (i, st) in stages.iter().enumerate() {
+            if let StageCompletion::PerMember(m) = &st.completion
+                && m.len() != size
+            {
+                return Err(self.err(
+                    &format!("stage.{i}.completion"),
+                    format!("the per-member rule lists {} members but groups have {size} (set [workload] group = {{ size = {} }} or list one entry per member)", m.len(), m.len()),
+                ));
+            }
+        }
+        Ok(group)
     }
 
     /// A duration that, when given, must be > 0.

@@ -26,6 +26,9 @@ pub struct ScenarioSpec {
     /// The cloud platform.
     #[serde(default)]
     pub platform: PlatformSpec,
+    /// `[[function]]`: functions deployed by name for stages' explicit tasks to run on.
+    #[serde(default)]
+    pub function: Vec<FunctionDeclSpec>,
     /// The request plan: one table per stage, in order.
     pub stage: Vec<StageSpec>,
     /// `[exits]`: per-stage exit probabilities from a published table (instead of each
@@ -61,6 +64,64 @@ pub struct WorkloadSpec {
     pub arrivals: ArrivalSpec,
     /// Size of each request's input, passed to the first stage (default 0B).
     pub input: Option<Bytes>,
+    /// Group consecutive arrivals into groups that execute one plan (default: none).
+    pub group: Option<GroupSpec>,
+}
+
+/// `[workload] group`: the batcher.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    /// Members per group (K ≥ 1).
+    pub size: u32,
+    /// A partial group closes this long after its first member arrived (default: it waits
+    /// for K members, or for the end of arrivals).
+    pub timeout: Option<Duration>,
+}
+
+/// `[[function]]`: a deployed function.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionDeclSpec {
+    /// Name, referred to by tasks and reported in `functions.csv`.
+    pub name: String,
+    /// Memory (default: the platform's).
+    pub memory: Option<MemoryMb>,
+    /// Keep-alive (default: the policy's, else the platform's).
+    pub keep_alive: Option<Duration>,
+    /// Provisioned concurrency (default: the policy's, else the platform's).
+    pub provisioned_concurrency: Option<u32>,
+}
+
+/// One explicit task of a stage (`task = [ ... ]`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskDeclSpec {
+    /// The `[[function]]` it runs on.
+    pub function: String,
+    /// Work on one full vCPU, run at the function's vCPU share (up to the stage's
+    /// `parallelism`): duration = cpu ÷ share, exactly.
+    pub cpu: Option<Duration>,
+    /// Exactly this long, whatever the function's memory.
+    pub time: Option<Duration>,
+}
+
+/// `completion`: when a stage completes.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum CompletionSpec {
+    /// Every task returns.
+    All,
+    /// Any `k` tasks return.
+    Any {
+        /// Tasks needed.
+        k: u32,
+    },
+    /// Member i of the group is done when every task of one of `members[i]`'s sets returned.
+    PerMember {
+        /// Per member: alternative sets of task indices.
+        members: Vec<Vec<Vec<u32>>>,
+    },
 }
 
 /// `[platform]`.
@@ -260,14 +321,19 @@ pub struct StorageSpec {
 pub struct StageSpec {
     /// Name in reports (default `stage<N>`).
     pub name: Option<String>,
-    /// Service time of one task on one full vCPU.
-    pub service: DistSpec,
+    /// Service time of one task on one full vCPU (required unless every explicit task gives
+    /// its `cpu` or `time`).
+    pub service: Option<DistSpec>,
     /// vCPUs a task can use (default 1): fewer slow it down, more do not help beyond this.
     pub parallelism: Option<f64>,
     /// Tasks the stage fans out into (default 1).
     pub tasks: Option<u32>,
     /// Tasks that must finish for the stage to complete (default: all).
     pub quorum: Option<u32>,
+    /// Explicit tasks, each on a named `[[function]]` (instead of `tasks` copies).
+    pub task: Option<Vec<TaskDeclSpec>>,
+    /// How the stage completes (instead of `quorum`).
+    pub completion: Option<CompletionSpec>,
     /// Probability that a request reaching this stage exits after it (default 0): a number,
     /// or a drifting model (`linear`, `sine`, `steps`).
     pub exit: Option<ExitSpec>,

@@ -7,5 +7,6 @@ pub mod exits;
 pub use arrivals::{ArrivalModel, ArrivalSpec, Arrivals};
 pub use dist::{Dist, DistSpec};
 pub use exits::{ExitModel, ExitSpec, branchynet_exits};
+pub mod batch;
 pub mod fit;
 pub mod trace;
