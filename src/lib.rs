@@ -34,6 +34,7 @@ pub mod policy;
 pub mod report;
 pub mod scenario;
 pub mod sweep;
+pub mod units;
 pub mod workload;
 
 use rayon::prelude::*;

@@ -3,7 +3,9 @@
 //! path, what was wrong and what is allowed.
 
 pub mod spec;
-pub mod units;
+/// Quantities with units live in [`crate::units`] (the workload and report layers parse them
+/// too); re-exported here, where scenario files use them.
+pub use crate::units;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -203,8 +205,8 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// Reads and validates a scenario file. A `[sweep]` table is checked and set aside: this
-    /// is the scenario's base point (use [`crate::sweep`] to run the sweep).
+    /// Reads and validates a scenario file. A `[sweep]` table is ignored ([`strip_sweep_table`]):
+    /// this is the scenario's base point (use [`crate::sweep`] to check and run the sweep).
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
             file: path.to_path_buf(),
@@ -212,8 +214,7 @@ impl Scenario {
             key: None,
             message: format!("cannot read the scenario: {e}"),
         })?;
-        let (text, _) = crate::sweep::strip_sweep(&text, path)?;
-        Self::from_str_at(&text, path)
+        Self::from_str_at(&strip_sweep_table(&text), path)
     }
 
     /// Validates scenario text; `path` names it in errors and anchors relative file paths.
@@ -251,6 +252,70 @@ impl Scenario {
         c.instance = instance.clone();
         c
     }
+}
+
+/// The scenario text without its `[sweep]` table: the scenario loader ignores a `[sweep]` table
+/// ([`crate::sweep`] reads it). The table's lines are blanked, not removed, so the line numbers of
+/// the rest of the file are unchanged and errors in it still point at the right line. Text that is
+/// not valid TOML, or has no `[sweep]`, is returned unchanged.
+pub fn strip_sweep_table(text: &str) -> String {
+    use std::ops::Range;
+    use toml_edit::{Item, Table};
+    /// Collects the spans of an item's keys, headers and values.
+    fn collect_spans(item: &Item, out: &mut Vec<Range<usize>>) {
+        match item {
+            Item::None => {}
+            Item::Value(v) => out.extend(v.span()),
+            Item::Table(t) => collect_table(t, out),
+            Item::ArrayOfTables(a) => {
+                for t in a.iter() {
+                    collect_table(t, out);
+                }
+            }
+        }
+    }
+    fn collect_table(t: &Table, out: &mut Vec<Range<usize>>) {
+        out.extend(t.span());
+        for (k, _) in t.iter() {
+            if let Some((key, it)) = t.get_key_value(k) {
+                out.extend(key.span());
+                collect_spans(it, out);
+            }
+        }
+    }
+    let Ok(doc) = toml_edit::Document::parse(text.to_string()) else {
+        return text.to_string();
+    };
+    let Some((key, item)) = doc.as_table().get_key_value("sweep") else {
+        return text.to_string();
+    };
+    // The byte ranges of the sweep's parts, to blank.
+    let mut ranges = Vec::new();
+    if let Some(s) = key.span() {
+        ranges.push(s);
+    }
+    collect_spans(item, &mut ranges);
+    let mut blank = vec![false; text.matches('\n').count() + 2];
+    for r in &ranges {
+        let (a, b) = (
+            line_of(text, r.start),
+            line_of(text, r.end.saturating_sub(1).max(r.start)),
+        );
+        blank[a..=b].iter_mut().for_each(|x| *x = true);
+    }
+    let mut stripped = String::with_capacity(text.len());
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if blank[i + 1] {
+            if line.ends_with("\r\n") {
+                stripped.push_str("\r\n");
+            } else if line.ends_with('\n') {
+                stripped.push('\n');
+            }
+        } else {
+            stripped.push_str(line);
+        }
+    }
+    stripped
 }
 
 /// Parses TOML into the raw spec, mapping serde errors to file/line/key.
@@ -1124,6 +1189,17 @@ mod tests {
             "unknown field `horizn`, expected one of `horizon`, `warmup`, `seed`",
         );
         assert_eq!(hint.as_deref(), Some(" — did you mean `horizon`?"));
+    }
+
+    #[test]
+    fn the_loader_ignores_a_sweep_table() {
+        let text =
+            "name = \"x\"\n[sweep]\n\"run.seed\" = [1, 2]\nbad = 3\n[run]\nhorizon = \"1s\"\n";
+        let s = strip_sweep_table(text);
+        assert_eq!(s, "name = \"x\"\n\n\n\n[run]\nhorizon = \"1s\"\n");
+        let plain = "name = \"x\"\n[run]\nhorizon = \"1s\"\n";
+        assert_eq!(strip_sweep_table(plain), plain);
+        assert_eq!(strip_sweep_table("not = [toml"), "not = [toml");
     }
 
     #[test]

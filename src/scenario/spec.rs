@@ -1,5 +1,5 @@
 //! The raw scenario: a serde mirror of the TOML file. Every table rejects unknown keys;
-//! value types with units check themselves (see [`super::units`]). [`super::Scenario::load`]
+//! value types with units check themselves (see [`crate::units`]). [`super::Scenario::load`]
 //! turns this into the validated model.
 
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,7 @@ use crate::cloud::coldstart_data::MeasuredColdStart;
 use crate::cloud::faas::{Arch, ColdMode, Reuse};
 use crate::cloud::storage::{Handoff, Transfer};
 use crate::cloud::vm::Dispatch;
-use crate::scenario::units::{Bandwidth, Bytes, Duration, MemoryMb, Probability};
+use crate::units::{Bandwidth, Bytes, Duration, MemoryMb, Probability};
 use crate::workload::{ArrivalSpec, DistSpec, ExitSpec};
 
 /// A whole scenario file.
