@@ -223,11 +223,7 @@ impl<'a> Sim<'a> {
         let mut stage_fn: Vec<u32> = Vec::with_capacity(sc.stages.len() * n_classes);
         for st in &sc.stages {
             for class in &sc.classes {
-                let mem = deployment
-                    .function_memory_mb
-                    .or(st.memory_mb)
-                    .or(class.memory_mb)
-                    .unwrap_or(sc.faas.memory_mb);
+                let mem = sc.function_memory_mb(deployment.function_memory_mb, st, Some(class));
                 let name = if class.name.is_empty() {
                     st.name.clone()
                 } else if sc.stages.len() == 1 {

@@ -234,6 +234,21 @@ impl Scenario {
         self.policies.iter().position(|p| p.display_name() == name)
     }
 
+    /// The memory (MB) of the function that serves `stage` for requests of `class`. This is the
+    /// one rule, in order of precedence: the policy's deployment override (`deployment`), the
+    /// stage's `memory`, the memory the trace records for the class, the platform's `memory`.
+    pub fn function_memory_mb(
+        &self,
+        deployment: Option<u32>,
+        stage: &Stage,
+        class: Option<&crate::workload::trace::Class>,
+    ) -> u32 {
+        deployment
+            .or(stage.memory_mb)
+            .or(class.and_then(|c| c.memory_mb))
+            .unwrap_or(self.faas.memory_mb)
+    }
+
     /// Looks up an instance type: the scenario's own first, then the preset table.
     pub fn instance_type(&self, name: &str) -> Option<InstanceType> {
         self.instance_types
@@ -1189,6 +1204,41 @@ mod tests {
             "unknown field `horizn`, expected one of `horizon`, `warmup`, `seed`",
         );
         assert_eq!(hint.as_deref(), Some(" — did you mean `horizon`?"));
+    }
+
+    #[test]
+    fn function_memory_precedence_is_deployment_stage_class_platform() {
+        let text = r#"name = "mem"
+[run]
+horizon = "1s"
+[workload]
+arrivals = { kind = "poisson", rate = "1/s" }
+[platform.faas]
+memory = "512MB"
+[[stage]]
+service = { kind = "constant", value = "1s" }
+memory = "2048MB"
+[[stage]]
+service = { kind = "constant", value = "1s" }
+[[policy]]
+kind = "all-faas"
+"#;
+        let sc = Scenario::from_str_at(text, Path::new("mem.toml")).unwrap();
+        let (with, without) = (&sc.stages[0], &sc.stages[1]);
+        let class = crate::workload::trace::Class {
+            name: "f".into(),
+            memory_mb: Some(1536),
+        };
+        let bare = crate::workload::trace::Class {
+            name: "g".into(),
+            memory_mb: None,
+        };
+        assert_eq!(sc.function_memory_mb(Some(3008), with, Some(&class)), 3008);
+        assert_eq!(sc.function_memory_mb(Some(3008), without, None), 3008);
+        assert_eq!(sc.function_memory_mb(None, with, Some(&class)), 2048);
+        assert_eq!(sc.function_memory_mb(None, without, Some(&class)), 1536);
+        assert_eq!(sc.function_memory_mb(None, without, Some(&bare)), 512);
+        assert_eq!(sc.function_memory_mb(None, without, None), 512);
     }
 
     #[test]
