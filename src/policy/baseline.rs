@@ -1,7 +1,7 @@
 //! The baseline policies every study compares against: all-FaaS, a fixed VM fleet, threshold
 //! autoscaling of VMs, and the hybrid "VMs take the base load, functions the overflow".
 
-use super::{Backend, Deployment, Policy, PoolPlan, ScaleAction, TaskInfo, View};
+use super::{Backend, Deployment, Policy, PoolPlan, Routing, ScaleAction, Scaling, TaskInfo, View};
 use crate::cloud::pricing::InstanceType;
 use crate::kernel::{SimDuration, SimTime};
 use crate::scenario::Scenario;
@@ -37,13 +37,8 @@ impl Policy for AllFaas {
             function_memory_mb: self.memory_mb,
             keep_alive: self.keep_alive,
             provisioned_concurrency: self.provisioned,
+            default_backend: Backend::Faas,
         }
-    }
-    fn route(&mut self, _: &View, _: &TaskInfo) -> Backend {
-        Backend::Faas
-    }
-    fn fixed_route(&self) -> Option<Backend> {
-        Some(Backend::Faas)
     }
 }
 
@@ -66,14 +61,9 @@ impl Policy for VmFixed {
             pools: fleet(&self.instance, self.vms),
             // No functions in use: no provisioned concurrency to pay for.
             provisioned_concurrency: Some(0),
+            default_backend: Backend::Vm(0),
             ..Deployment::default()
         }
-    }
-    fn route(&mut self, _: &View, _: &TaskInfo) -> Backend {
-        Backend::Vm(0)
-    }
-    fn fixed_route(&self) -> Option<Backend> {
-        Some(Backend::Vm(0))
     }
 }
 
@@ -157,17 +147,18 @@ impl Policy for VmAutoscale {
         Deployment {
             pools: fleet(&self.instance, self.rule.initial),
             provisioned_concurrency: Some(0),
+            default_backend: Backend::Vm(0),
             ..Deployment::default()
         }
     }
-    fn route(&mut self, _: &View, _: &TaskInfo) -> Backend {
-        Backend::Vm(0)
+    fn scaling(&mut self) -> Option<&mut dyn Scaling> {
+        Some(self)
     }
-    fn fixed_route(&self) -> Option<Backend> {
-        Some(Backend::Vm(0))
-    }
-    fn tick_interval(&self) -> Option<SimDuration> {
-        Some(self.rule.interval)
+}
+
+impl Scaling for VmAutoscale {
+    fn interval(&self) -> SimDuration {
+        self.rule.interval
     }
     fn on_tick(&mut self, view: &View) -> Vec<ScaleAction> {
         let pool = &view.pools[0];
@@ -219,9 +210,17 @@ impl Policy for Hybrid {
         Deployment {
             pools: fleet(&self.instance, self.vms),
             keep_alive: self.keep_alive,
+            // The base fleet (every task is routed).
+            default_backend: Backend::Vm(0),
             ..Deployment::default()
         }
     }
+    fn routing(&mut self) -> Option<&mut dyn Routing> {
+        Some(self)
+    }
+}
+
+impl Routing for Hybrid {
     fn route(&mut self, view: &View, _: &TaskInfo) -> Backend {
         let pool = &view.pools[0];
         if pool.free_slots() > 0 || pool.queued < self.max_queue && pool.running > 0 {

@@ -17,7 +17,7 @@
 //!   `forecast × (1 − 0.15)` and keeps the instance for `0.3 × forecast` — the ARIMA
 //!   substitution is a documented simplification.
 
-use super::{Backend, Deployment, KeepAlive, Policy, TaskInfo, View};
+use super::{Backend, Deployment, KeepAlive, KeepAlivePolicy, Policy};
 use crate::kernel::{SimDuration, SimTime};
 use crate::scenario::Scenario;
 
@@ -173,18 +173,16 @@ impl Policy for HybridHistogram {
     fn deployment(&self, _: &Scenario) -> Deployment {
         Deployment {
             provisioned_concurrency: Some(0),
+            default_backend: Backend::Faas,
             ..Deployment::default()
         }
     }
-    fn route(&mut self, _: &View, _: &TaskInfo) -> Backend {
-        Backend::Faas
+    fn keep_alive(&mut self) -> Option<&mut dyn KeepAlivePolicy> {
+        Some(self)
     }
-    fn observes_invocations(&self) -> bool {
-        true
-    }
-    fn dynamic_keep_alive(&self) -> bool {
-        true
-    }
+}
+
+impl KeepAlivePolicy for HybridHistogram {
     fn on_invocation(&mut self, func: u32, now: SimTime) {
         let f = func as usize;
         // An idle time is the gap between the end of the last invocation and this start,
@@ -201,7 +199,7 @@ impl Policy for HybridHistogram {
         self.busy[f] = self.busy[f].saturating_sub(1);
         self.last_end[f] = Some(now);
     }
-    fn keep_alive(&mut self, func: u32, _now: SimTime) -> KeepAlive {
+    fn decide(&mut self, func: u32, _now: SimTime) -> KeepAlive {
         self.rule.decide(&self.hist[func as usize])
     }
 }

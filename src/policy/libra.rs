@@ -14,7 +14,7 @@
 //! stage serves all its stages, and the per-VM capacity ignores early exits (slots ÷ the
 //! whole request's mean service time on the VM), unless `capacity_per_vm` sets it.
 
-use super::{Backend, Deployment, Policy, PoolPlan, ScaleAction, TaskInfo, View};
+use super::{Backend, Deployment, Policy, PoolPlan, Routing, ScaleAction, Scaling, TaskInfo, View};
 use crate::cloud::pricing::InstanceType;
 use crate::kernel::{SimDuration, SimTime};
 use crate::policy::profile::{Ewma, vm_service_mean};
@@ -103,10 +103,22 @@ impl Policy for Libra {
                 initial: 0,
             }],
             keep_alive: self.keep_alive,
+            // Until the quota is set, every request runs on functions.
+            default_backend: Backend::Faas,
             ..Deployment::default()
         }
     }
 
+    fn routing(&mut self) -> Option<&mut dyn Routing> {
+        Some(self)
+    }
+
+    fn scaling(&mut self) -> Option<&mut dyn Scaling> {
+        Some(self)
+    }
+}
+
+impl Routing for Libra {
     fn route(&mut self, _: &View, task: &TaskInfo) -> Backend {
         if let Some(previous) = task.previous {
             return previous;
@@ -118,9 +130,11 @@ impl Policy for Libra {
             Backend::Faas
         }
     }
+}
 
-    fn tick_interval(&self) -> Option<SimDuration> {
-        Some(self.epoch)
+impl Scaling for Libra {
+    fn interval(&self) -> SimDuration {
+        self.epoch
     }
 
     fn on_tick(&mut self, view: &View) -> Vec<ScaleAction> {

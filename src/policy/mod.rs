@@ -1,6 +1,8 @@
 //! Serving policies. A policy decides the deployment (functions, VM pools and their initial
-//! fleets), routes each task to a backend, and may rescale pools on a periodic tick. Policies
-//! read a [`View`] of the state and return decisions; only the engine mutates the simulation.
+//! fleets, the backend of unrouted tasks) and may take part in three more families, one trait
+//! each: [`Scaling`] (rescale pools on a periodic tick), [`Routing`] (choose a backend task by
+//! task) and [`KeepAlivePolicy`] (keep-alive per invocation). Policies read a [`View`] of the
+//! state and return decisions; only the engine mutates the simulation.
 //!
 //! The registry of kinds is the one `match` in [`build`].
 
@@ -18,9 +20,10 @@ use crate::scenario::Scenario;
 use crate::scenario::spec::PolicySpec;
 
 /// Where a task runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Backend {
-    /// The stage's function.
+    /// The stage's function (the default backend of a [`Deployment`]).
+    #[default]
     Faas,
     /// A VM pool.
     Vm(u16),
@@ -48,6 +51,9 @@ pub struct Deployment {
     pub keep_alive: Option<SimDuration>,
     /// Provisioned concurrency per function (overrides the platform's).
     pub provisioned_concurrency: Option<u32>,
+    /// Where every task goes when the policy does not route ([`Policy::routing`] is `None`);
+    /// a routing policy sets the backend it falls back to, for the record.
+    pub default_backend: Backend,
 }
 
 /// A scaling decision.
@@ -103,51 +109,55 @@ pub struct View<'a> {
     pub arrivals: u64,
 }
 
-/// A serving policy.
+/// A serving policy: provisioning, plus the families it takes part in. A policy that does not
+/// take part in a family has none (its accessor returns `None`, the default); one that does
+/// implements the family's trait and returns `Some(self)`. The engine asks each accessor once
+/// at the start of a run whether the family is there, and skips its calls when it is not.
 pub trait Policy: Send {
     /// Name in reports.
     fn name(&self) -> &str;
-    /// The deployment at time zero.
+    /// Provisioning: what is deployed at time zero (every policy has it).
     fn deployment(&self, scenario: &Scenario) -> Deployment;
+    /// Periodic scaling, if the policy rescales its fleet.
+    fn scaling(&mut self) -> Option<&mut dyn Scaling> {
+        None
+    }
+    /// Routing, if the policy chooses backends task by task; without it every task goes to
+    /// [`Deployment::default_backend`].
+    fn routing(&mut self) -> Option<&mut dyn Routing> {
+        None
+    }
+    /// Keep-alive, if the policy decides it per invocation instead of the platform's fixed
+    /// keep-alive.
+    fn keep_alive(&mut self) -> Option<&mut dyn KeepAlivePolicy> {
+        None
+    }
+}
+
+/// Periodic scaling decisions.
+pub trait Scaling {
+    /// How often [`Scaling::on_tick`] runs (the first tick is one interval after time zero).
+    fn interval(&self) -> SimDuration;
+    /// The decisions of one tick.
+    fn on_tick(&mut self, view: &View) -> Vec<ScaleAction>;
+}
+
+/// Task-by-task routing.
+pub trait Routing {
     /// The backend for one task.
     fn route(&mut self, view: &View, task: &TaskInfo) -> Backend;
-    /// The backend of every task, when the policy never routes otherwise: the engine then
-    /// skips [`Policy::route`] (`None`: ask `route` for each task).
-    fn fixed_route(&self) -> Option<Backend> {
-        None
-    }
-    /// How often [`Policy::on_tick`] runs (`None`: never).
-    fn tick_interval(&self) -> Option<SimDuration> {
-        None
-    }
-    /// Periodic decisions.
-    fn on_tick(&mut self, _view: &View) -> Vec<ScaleAction> {
-        Vec::new()
-    }
-    /// True if the policy decides keep-alive per invocation ([`Policy::keep_alive`]) instead of
-    /// the platform's fixed keep-alive.
-    fn dynamic_keep_alive(&self) -> bool {
-        false
-    }
-    /// True if the policy wants [`Policy::on_invocation`] and [`Policy::on_completion`]
-    /// (the engine skips both calls otherwise).
-    fn observes_invocations(&self) -> bool {
-        false
-    }
-    /// An invocation of function `func` starts at `now` (only called when
-    /// [`Policy::observes_invocations`] is true).
-    fn on_invocation(&mut self, _func: u32, _now: SimTime) {}
-    /// An invocation of function `func` ended at `now` (only called when
-    /// [`Policy::observes_invocations`] is true).
-    fn on_completion(&mut self, _func: u32, _now: SimTime) {}
-    /// The keep-alive decision for an instance of `func` that just became idle (only called
-    /// when [`Policy::dynamic_keep_alive`] is true).
-    fn keep_alive(&mut self, _func: u32, _now: SimTime) -> KeepAlive {
-        KeepAlive {
-            prewarm: SimDuration::ZERO,
-            keep_alive: SimDuration::from_secs(600),
-        }
-    }
+}
+
+/// Per-invocation keep-alive: the policy observes every invocation of every function and
+/// decides how long an instance that became idle stays loaded (with pre-warming).
+pub trait KeepAlivePolicy {
+    /// An invocation of function `func` starts at `now`.
+    fn on_invocation(&mut self, func: u32, now: SimTime);
+    /// An invocation of function `func` ended at `now` (called before [`KeepAlivePolicy::decide`]
+    /// for the instance it leaves idle).
+    fn on_completion(&mut self, func: u32, now: SimTime);
+    /// The keep-alive decision for an instance of `func` that just became idle.
+    fn decide(&mut self, func: u32, now: SimTime) -> KeepAlive;
 }
 
 /// Builds the policy a scenario names.

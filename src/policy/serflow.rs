@@ -24,7 +24,7 @@
 //!   from it on never do; `"auto"` picks, at each re-plan, the cut with the lowest estimated
 //!   cost per second.
 
-use super::{Backend, Deployment, Policy, PoolPlan, ScaleAction, TaskInfo, View};
+use super::{Backend, Deployment, Policy, PoolPlan, Routing, ScaleAction, Scaling, TaskInfo, View};
 use crate::cloud::pricing::InstanceType;
 use crate::kernel::{SimDuration, SimTime};
 use crate::policy::profile::{Ewma, faas_task_cost, vm_capacity};
@@ -276,10 +276,22 @@ impl Policy for Serflow {
                 })
                 .collect(),
             keep_alive: self.keep_alive,
+            // Pools start empty: a stage without VMs runs on its function.
+            default_backend: Backend::Faas,
             ..Deployment::default()
         }
     }
 
+    fn routing(&mut self) -> Option<&mut dyn Routing> {
+        Some(self)
+    }
+
+    fn scaling(&mut self) -> Option<&mut dyn Scaling> {
+        Some(self)
+    }
+}
+
+impl Routing for Serflow {
     fn route(&mut self, view: &View, task: &TaskInfo) -> Backend {
         let k = task.stage;
         self.counts[k] += 1;
@@ -291,9 +303,11 @@ impl Policy for Serflow {
             Backend::Faas
         }
     }
+}
 
-    fn tick_interval(&self) -> Option<SimDuration> {
-        Some(self.epoch)
+impl Scaling for Serflow {
+    fn interval(&self) -> SimDuration {
+        self.epoch
     }
 
     fn on_tick(&mut self, view: &View) -> Vec<ScaleAction> {
