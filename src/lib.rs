@@ -72,7 +72,7 @@ pub fn run_scenario(
         scenario: scenario.name.clone(),
         policies: policies
             .iter()
-            .map(|&p| scenario.policies[p].display_name())
+            .map(|&p| scenario.policies[p].display_name().to_string())
             .collect(),
         results,
         replications: (0..reps).collect(),

@@ -16,8 +16,9 @@ use crate::cloud::storage::{DataConfig, Handoff, Link, Transfer};
 use crate::cloud::vm::VmConfig;
 use crate::cloud::{billing::Prices, coldstart_data};
 use crate::kernel::SimDuration;
+use crate::policy::{ConfigContext, PolicyConfig};
 use crate::workload::{ArrivalModel, Dist, DistSpec, ExitModel};
-use spec::{PolicySpec, ScaleRateSpec, ScenarioSpec, ThrottleSpec, VmBillingSpec};
+use spec::{ScaleRateSpec, ScenarioSpec, ThrottleSpec, VmBillingSpec};
 
 /// A problem in a scenario file.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,8 +201,8 @@ pub struct Scenario {
     pub data: DataConfig,
     /// The request plan.
     pub stages: Vec<Stage>,
-    /// The policies.
-    pub policies: Vec<PolicySpec>,
+    /// The policies, validated (each kind's config, defaults applied).
+    pub policies: Vec<PolicyConfig>,
 }
 
 impl Scenario {
@@ -430,6 +431,29 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
     span.map(|s| line_of(text, s.start))
 }
 
+/// An instance type by name: the scenario's own `types` first, then the preset table; the error
+/// names the closest known one and lists them all.
+fn find_instance(name: &str, types: &[InstanceType]) -> Result<InstanceType, String> {
+    types
+        .iter()
+        .find(|t| t.name == name)
+        .cloned()
+        .or_else(|| pricing::ec2_instance(name))
+        .ok_or_else(|| {
+            let mut known: Vec<&str> = pricing::EC2_2026.iter().map(|t| t.0).collect();
+            known.extend(types.iter().map(|t| t.name.as_str()));
+            let best = known
+                .iter()
+                .max_by(|a, b| strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b)))
+                .copied()
+                .unwrap_or("");
+            format!(
+                "unknown instance type \"{name}\" (did you mean \"{best}\"?); known: {}; or declare it in [[platform.vm.instance_types]]",
+                known.join(", ")
+            )
+        })
+}
+
 struct Validator<'a> {
     text: &'a str,
     path: &'a Path,
@@ -502,32 +526,31 @@ impl Validator<'_> {
         if s.policy.is_empty() {
             return Err(self.err("policy", "a scenario needs at least one [[policy]]"));
         }
+        let lookup = |name: &str| find_instance(name, &instance_types);
+        let cx = ConfigContext {
+            default_instance: &vm.instance,
+            lookup_instance: &lookup,
+            stages: stages.len(),
+            traced_service: stages
+                .iter()
+                .any(|st| matches!(st.service, StageService::FromTrace)),
+        };
         let mut names = std::collections::BTreeSet::new();
+        let mut policies = Vec::with_capacity(s.policy.len());
         for (i, p) in s.policy.iter().enumerate() {
             let key = format!("policy.{i}");
-            let name = p.display_name();
+            let name = PolicyConfig::name_of(p);
             if !names.insert(name.clone()) {
                 return Err(self.err(
                     &key,
                     format!("two policies are named \"{name}\"; give each a distinct `name`"),
                 ));
             }
-            self.check_policy(&key, p, &instance_types, stages.len())?;
-            // Planning policies profile each stage's service; a trace-driven service has none.
-            let traced = stages
-                .iter()
-                .any(|st| matches!(st.service, StageService::FromTrace));
-            let needs_profile = match p {
-                PolicySpec::Libra(l) => l.capacity_per_vm.is_none(),
-                PolicySpec::Serflow(_) => true,
-                _ => false,
-            };
-            if traced && needs_profile {
-                return Err(self.err(
-                    &key,
-                    "this policy plans from each stage's service distribution, but a stage takes its service from the trace (`from-trace`); give the stages a `service` distribution (libra also accepts `capacity_per_vm`)",
-                ));
-            }
+            let config = PolicyConfig::from_spec(p, &cx).map_err(|e| match e.field {
+                Some(field) => self.err(&format!("{key}.{field}"), e.message),
+                None => self.err(&key, e.message),
+            })?;
+            policies.push(config);
         }
         Ok(Scenario {
             name: s.name.clone(),
@@ -544,7 +567,7 @@ impl Validator<'_> {
             vm_slots: s.platform.vm.slots,
             data,
             stages,
-            policies: s.policy.clone(),
+            policies,
         })
     }
 
@@ -773,27 +796,7 @@ impl Validator<'_> {
         types: &[InstanceType],
         key: &str,
     ) -> Result<InstanceType, ScenarioError> {
-        types
-            .iter()
-            .find(|t| t.name == name)
-            .cloned()
-            .or_else(|| pricing::ec2_instance(name))
-            .ok_or_else(|| {
-                let mut known: Vec<&str> = pricing::EC2_2026.iter().map(|t| t.0).collect();
-                known.extend(types.iter().map(|t| t.name.as_str()));
-                let best = known
-                    .iter()
-                    .max_by(|a, b| strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b)))
-                    .copied()
-                    .unwrap_or("");
-                self.err(
-                    key,
-                    format!(
-                        "unknown instance type \"{name}\" (did you mean \"{best}\"?); known: {}; or declare it in [[platform.vm.instance_types]]",
-                        known.join(", ")
-                    ),
-                )
-            })
+        find_instance(name, types).map_err(|m| self.err(key, m))
     }
 
     /// A price that must be finite and ≥ 0 (default 0).
@@ -1039,158 +1042,6 @@ impl Validator<'_> {
             });
         }
         Ok(out)
-    }
-
-    /// A duration that, when given, must be > 0.
-    fn positive(
-        &self,
-        key: &str,
-        field: &str,
-        d: Option<units::Duration>,
-    ) -> Result<(), ScenarioError> {
-        if d.is_some_and(|d| d.0.as_nanos() == 0) {
-            return Err(self.err(&format!("{key}.{field}"), format!("{field} must be > 0")));
-        }
-        Ok(())
-    }
-
-    fn check_policy(
-        &self,
-        key: &str,
-        p: &PolicySpec,
-        types: &[InstanceType],
-        n_stages: usize,
-    ) -> Result<(), ScenarioError> {
-        let instance = match p {
-            PolicySpec::VmFixed { instance, vms, .. }
-            | PolicySpec::Hybrid { instance, vms, .. } => {
-                if *vms == 0 && matches!(p, PolicySpec::VmFixed { .. }) {
-                    return Err(self.err(&format!("{key}.vms"), "a fixed fleet needs vms ≥ 1"));
-                }
-                instance
-            }
-            PolicySpec::VmAutoscale(a) | PolicySpec::AllVm(a) => {
-                let spec::AutoscaleSpec {
-                    instance,
-                    min,
-                    max,
-                    initial,
-                    scale_out_above,
-                    scale_in_below,
-                    interval,
-                    step,
-                    ..
-                } = a;
-                let (lo, hi) = (min.unwrap_or(1), max.unwrap_or(100));
-                if hi == 0 || lo > hi {
-                    return Err(self.err(
-                        &format!("{key}.max"),
-                        format!("need 0 ≤ min ({lo}) ≤ max ({hi}) and max ≥ 1"),
-                    ));
-                }
-                let init = initial.unwrap_or(lo.max(1));
-                if init < lo || init > hi {
-                    return Err(self.err(
-                        &format!("{key}.initial"),
-                        format!("initial ({init}) must lie within min ({lo}) and max ({hi})"),
-                    ));
-                }
-                let out = scale_out_above.map(|p| p.0).unwrap_or(0.7);
-                let inn = scale_in_below.map(|p| p.0).unwrap_or(0.3);
-                if inn >= out {
-                    return Err(self.err(
-                        &format!("{key}.scale_in_below"),
-                        format!("scale_in_below ({inn}) must be below scale_out_above ({out})"),
-                    ));
-                }
-                if interval.is_some_and(|d| d.0.as_nanos() == 0) {
-                    return Err(self.err(&format!("{key}.interval"), "interval must be > 0"));
-                }
-                if *step == Some(0) {
-                    return Err(self.err(&format!("{key}.step"), "step must be ≥ 1"));
-                }
-                instance
-            }
-            PolicySpec::AllFaas { .. } => &None,
-            PolicySpec::Libra(l) => {
-                self.positive(key, "epoch", l.epoch)?;
-                self.positive(key, "update_interval", l.update_interval)?;
-                if l.capacity_per_vm
-                    .is_some_and(|c| !(c > 0.0 && c.is_finite()))
-                {
-                    return Err(self.err(
-                        &format!("{key}.capacity_per_vm"),
-                        "capacity_per_vm (requests per second per VM) must be > 0",
-                    ));
-                }
-                if l.deviations.is_some_and(|d| !d.is_finite()) {
-                    return Err(self.err(&format!("{key}.deviations"), "must be a finite number"));
-                }
-                if l.min.unwrap_or(0) > l.max.unwrap_or(1000) {
-                    return Err(self.err(&format!("{key}.min"), "min must not exceed max"));
-                }
-                &l.instance
-            }
-            PolicySpec::Serflow(f) => {
-                self.positive(key, "epoch", f.epoch)?;
-                self.positive(key, "replan", f.replan)?;
-                if f.utilization.is_some_and(|u| u.0 == 0.0) {
-                    return Err(self.err(&format!("{key}.utilization"), "utilization must be > 0"));
-                }
-                if f.deviations.is_some_and(|d| !d.is_finite()) {
-                    return Err(self.err(&format!("{key}.deviations"), "must be a finite number"));
-                }
-                if f.min_vms.unwrap_or(1) > f.max_vms.unwrap_or(1000) {
-                    return Err(
-                        self.err(&format!("{key}.min_vms"), "min_vms must not exceed max_vms")
-                    );
-                }
-                match &f.cut {
-                    None => {}
-                    Some(spec::CutSpec::Mode(m)) if m == "none" || m == "auto" => {}
-                    Some(spec::CutSpec::Stage(n)) if (*n as usize) <= n_stages => {}
-                    Some(other) => {
-                        return Err(self.err(
-                            &format!("{key}.cut"),
-                            format!("cut {other:?} is not allowed: use \"none\", \"auto\" or a stage number 0..={n_stages} (stages before it may use VMs)"),
-                        ));
-                    }
-                }
-                &f.instance
-            }
-            PolicySpec::HybridHistogram {
-                range,
-                bin,
-                head,
-                tail,
-                cv_threshold,
-                ..
-            } => {
-                let r = range
-                    .map(|d| d.0)
-                    .unwrap_or(SimDuration::from_secs(4 * 3600));
-                let b = bin.map(|d| d.0).unwrap_or(SimDuration::from_secs(60));
-                if b.as_nanos() == 0 || r < b || r.as_nanos() / b.as_nanos() > 100_000 {
-                    return Err(self.err(
-                        &format!("{key}.bin"),
-                        "need 0 < bin ≤ range and at most 100,000 bins",
-                    ));
-                }
-                if head.map(|p| p.0).unwrap_or(0.05) >= tail.map(|p| p.0).unwrap_or(0.99) {
-                    return Err(self.err(&format!("{key}.head"), "head must be below tail"));
-                }
-                if cv_threshold.is_some_and(|c| !(c >= 0.0)) {
-                    return Err(
-                        self.err(&format!("{key}.cv_threshold"), "cv_threshold must be ≥ 0")
-                    );
-                }
-                &None
-            }
-        };
-        if let Some(name) = instance {
-            self.lookup_instance(name, types, &format!("{key}.instance"))?;
-        }
-        Ok(())
     }
 }
 
