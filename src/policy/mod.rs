@@ -315,7 +315,7 @@ impl ConfigContext<'_> {
 }
 
 /// A duration key that, when given, must be > 0; `default` otherwise.
-pub fn positive(
+pub(crate) fn positive(
     field: &'static str,
     value: Option<crate::units::Duration>,
     default: SimDuration,
@@ -330,7 +330,11 @@ pub fn positive(
 }
 
 /// A number key that, when given, must be finite; `default` otherwise.
-pub fn finite(field: &'static str, value: Option<f64>, default: f64) -> Result<f64, ConfigError> {
+pub(crate) fn finite(
+    field: &'static str,
+    value: Option<f64>,
+    default: f64,
+) -> Result<f64, ConfigError> {
     match value {
         Some(x) if !x.is_finite() => Err(ConfigError::at(field, "must be a finite number")),
         Some(x) => Ok(x),
