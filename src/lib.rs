@@ -35,6 +35,7 @@ pub mod policy;
 pub mod report;
 pub mod scenario;
 pub mod sweep;
+pub mod units;
 pub mod workload;
 
 use rayon::prelude::*;
@@ -72,7 +73,7 @@ pub fn run_scenario(
         scenario: scenario.name.clone(),
         policies: policies
             .iter()
-            .map(|&p| scenario.policies[p].display_name())
+            .map(|&p| scenario.policies[p].display_name().to_string())
             .collect(),
         results,
         replications: (0..reps).collect(),

@@ -418,7 +418,7 @@ fn tasks_queued_at_a_pool_whose_vms_are_all_retired_go_to_functions() {
     );
     let mut sc = sc;
     sc.policies.truncate(1);
-    if let infersim::scenario::spec::PolicySpec::Libra(l) = &mut sc.policies[0] {
+    if let infersim::policy::PolicyConfig::Libra(l) = &mut sc.policies[0] {
         l.capacity_per_vm = Some(100.0);
     }
     let r = infersim::run_scenario(&sc, Some(0), None);

@@ -21,7 +21,7 @@ pub struct MeasuredColdStart {
     pub package: Option<String>,
     /// Memory whose measurements to use (the nearest measured size: 128, 256, 512, 1024 MB);
     /// default: the function's memory.
-    pub memory: Option<crate::scenario::units::MemoryMb>,
+    pub memory: Option<crate::units::MemoryMb>,
     /// Measurement file (default: the bundled one).
     pub file: Option<PathBuf>,
 }

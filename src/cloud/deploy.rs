@@ -51,14 +51,16 @@ pub struct Resolved {
 }
 
 impl FunctionSpec {
+    /// Its memory (MB): the policy's override, else its own, else the platform's.
+    pub fn memory(&self, policy: Option<u32>, platform: u32) -> u32 {
+        policy.or(self.memory_mb).unwrap_or(platform)
+    }
+
     /// The rule, in one place: the policy's deployment override, else the function's own
     /// setting, else the platform's.
     pub fn resolve(&self, policy: &FunctionOverrides, platform: &PlatformDefaults) -> Resolved {
         Resolved {
-            memory_mb: policy
-                .memory_mb
-                .or(self.memory_mb)
-                .unwrap_or(platform.memory_mb),
+            memory_mb: self.memory(policy.memory_mb, platform.memory_mb),
             keep_alive: policy
                 .keep_alive
                 .or(self.keep_alive)

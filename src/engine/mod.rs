@@ -146,8 +146,8 @@ struct Sim<'a> {
     warmup: SimTime,
     /// Per function: its provisioned concurrency (billed while configured).
     provisioned: Vec<u32>,
-    /// The policy sets keep-alive per invocation (with pre-warming).
-    dynamic_keep_alive: bool,
+    /// The policy observes invocations and sets keep-alive per invocation (with pre-warming).
+    keeps_alive: bool,
     /// Per function: generation of the pending pre-warm, and the keep-alive it will get.
     prewarm: Vec<(u32, SimDuration)>,
     /// Per `law × pools + pool`: the law's profile and vCPU factor on that pool.
@@ -156,10 +156,12 @@ struct Sim<'a> {
     fn_plans: Vec<FnPlan>,
     /// Some stage may exit early (requests draw `exit_u`).
     has_exits: bool,
-    /// The policy's backend for every task, when it never routes otherwise.
-    fixed_route: Option<Backend>,
-    /// The policy wants `on_invocation` / `on_completion`.
-    observes_invocations: bool,
+    /// The policy routes task by task.
+    routes: bool,
+    /// The backend of every routed task when it does not.
+    default_backend: Backend,
+    /// The policy's scaling interval, if it scales.
+    tick: Option<SimDuration>,
     /// Requests are grouped, or some stage completes per member: arrivals go through
     /// [`Sim::arrive_member`].
     grouped: bool,
@@ -175,10 +177,12 @@ impl<'a> Sim<'a> {
     fn new(sc: &'a Scenario, planner: &'a Planner, policy_index: usize, replication: u32) -> Self {
         let seed = sc.run.seed;
         let rep = replication as u64;
-        let policy = policy::build(&sc.policies[policy_index], sc);
+        let mut policy = policy::build(&sc.policies[policy_index], sc);
         let deployment = policy.deployment(sc);
+        let routes = policy.routing().is_some();
+        let tick = policy.scaling().map(|s| s.interval());
+        let keeps_alive = policy.keep_alive().is_some();
         let mut faas = Faas::new(sc.faas.clone());
-        let dynamic_keep_alive = policy.dynamic_keep_alive();
         let overrides = FunctionOverrides {
             memory_mb: deployment.function_memory_mb,
             keep_alive: deployment.keep_alive,
@@ -192,11 +196,7 @@ impl<'a> Sim<'a> {
         let mut provisioned = Vec::with_capacity(planner.functions().len());
         for spec in planner.functions() {
             let f = spec.resolve(&overrides, &platform);
-            let keep_alive = if dynamic_keep_alive {
-                None
-            } else {
-                f.keep_alive
-            };
+            let keep_alive = if keeps_alive { None } else { f.keep_alive };
             faas.add_function(spec.name.clone(), f.memory_mb, keep_alive);
             provisioned.push(f.provisioned_concurrency);
         }
@@ -316,13 +316,14 @@ impl<'a> Sim<'a> {
             horizon: SimTime(sc.run.horizon.as_nanos()),
             warmup: SimTime(sc.run.warmup.as_nanos()),
             provisioned,
-            dynamic_keep_alive,
+            keeps_alive,
             prewarm: vec![(0, SimDuration::ZERO); n_functions],
             vm_plans,
             fn_plans,
             has_exits,
-            fixed_route: None,
-            observes_invocations: false,
+            routes,
+            default_backend: deployment.default_backend,
+            tick,
             grouped: sc.group.is_some()
                 || sc.stages.iter().any(|st| {
                     matches!(
@@ -334,10 +335,8 @@ impl<'a> Sim<'a> {
             open_group: Vec::new(),
             groups: Vec::new(),
         };
-        sim.fixed_route = sim.policy.fixed_route();
-        sim.observes_invocations = sim.policy.observes_invocations();
         sim.fetch_arrival();
-        if let Some(iv) = sim.policy.tick_interval() {
+        if let Some(iv) = sim.tick {
             let _ = sim.queue.push(SimTime::ZERO + iv, Event::Tick);
         }
         let _ = sim.queue.push(SimTime::ZERO, Event::Sample);
@@ -501,17 +500,18 @@ impl<'a> Sim<'a> {
         for (i, ts) in spec.tasks.iter().enumerate() {
             let (backend, func) = match ts.target {
                 Target::Routed { function } => {
-                    let backend = match self.fixed_route {
-                        Some(b) => b,
-                        None => {
-                            let info = TaskInfo {
-                                stage: s,
-                                request: index,
-                                arrival,
-                                previous,
-                            };
-                            self.policy.route(&view!(self), &info)
-                        }
+                    let backend = if self.routes
+                        && let Some(r) = self.policy.routing()
+                    {
+                        let info = TaskInfo {
+                            stage: s,
+                            request: index,
+                            arrival,
+                            previous,
+                        };
+                        r.route(&view!(self), &info)
+                    } else {
+                        self.default_backend
                     };
                     (backend, function)
                 }
@@ -632,10 +632,12 @@ impl<'a> Sim<'a> {
         if t.attempts == 0 {
             let func = t.func;
             let now = self.now();
-            if self.observes_invocations {
-                self.policy.on_invocation(func, now);
+            if self.keeps_alive
+                && let Some(k) = self.policy.keep_alive()
+            {
+                k.on_invocation(func, now);
             }
-            if self.dynamic_keep_alive {
+            if self.keeps_alive {
                 // A pending pre-warm is superseded by this invocation.
                 self.prewarm[func as usize].0 = self.prewarm[func as usize].0.wrapping_add(1);
             }
@@ -901,10 +903,12 @@ impl<'a> Sim<'a> {
                         let _ = self.queue.push(at, Event::Evict { inst, generation });
                     }
                 }
-                if self.observes_invocations {
-                    self.policy.on_completion(func, now);
+                if self.keeps_alive
+                    && let Some(k) = self.policy.keep_alive()
+                {
+                    k.on_completion(func, now);
                 }
-                if self.dynamic_keep_alive {
+                if self.keeps_alive {
                     self.dynamic_keep_alive_after(func, inst, now);
                 }
                 if !self.throttled.is_empty() {
@@ -938,7 +942,10 @@ impl<'a> Sim<'a> {
             return;
         }
         let generation = i.generation;
-        let mut d = self.policy.keep_alive(func, now);
+        let Some(k) = self.policy.keep_alive() else {
+            return;
+        };
+        let mut d = k.decide(func, now);
         // The decision is about the function's idle period: it applies in full to its last
         // instance. Extra instances (others still alive) scale down after the platform's
         // keep-alive at most, and are never unloaded for a pre-warm.
@@ -1106,7 +1113,10 @@ impl<'a> Sim<'a> {
 
     #[inline(never)]
     fn tick(&mut self) {
-        let actions = self.policy.on_tick(&view!(self));
+        let actions = match self.policy.scaling() {
+            Some(s) => s.on_tick(&view!(self)),
+            None => Vec::new(),
+        };
         let now = self.now();
         for a in actions {
             match a {
@@ -1124,7 +1134,7 @@ impl<'a> Sim<'a> {
                 }
             }
         }
-        if let Some(iv) = self.policy.tick_interval()
+        if let Some(iv) = self.tick
             && (now < self.horizon || self.in_flight + self.orphans > 0)
         {
             let _ = self.queue.push(now + iv, Event::Tick);

@@ -95,12 +95,7 @@ impl Staged {
                     format!("{}/{}", st.name, class.name)
                 };
                 let function = functions.len() as u32;
-                functions.push(FunctionSpec {
-                    name,
-                    memory_mb: st.memory_mb.or(class.memory_mb),
-                    keep_alive: None,
-                    provisioned_concurrency: None,
-                });
+                functions.push(st.function_spec(name, Some(class)));
                 let task = TaskSpec {
                     target: Target::Routed { function },
                     work: Work::Law(s as u16),

@@ -17,9 +17,10 @@
 //!   `forecast × (1 − 0.15)` and keeps the instance for `0.3 × forecast` — the ARIMA
 //!   substitution is a documented simplification.
 
-use super::{Backend, Deployment, KeepAlive, Policy, TaskInfo, View};
+use super::{Backend, ConfigError, Deployment, KeepAlive, KeepAlivePolicy, Policy};
 use crate::kernel::{SimDuration, SimTime};
 use crate::scenario::Scenario;
+use crate::scenario::spec::HistogramSpec;
 
 /// Parameters of the hybrid-histogram policy.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -38,6 +39,54 @@ pub struct HistogramRule {
     pub cv_threshold: f64,
     /// Out-of-bounds share above which the forecast is used.
     pub oob_threshold: f64,
+}
+
+/// `hybrid-histogram`, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistogramConfig {
+    /// Name in reports.
+    pub name: String,
+    /// The parameters, defaults applied: range 4 h, bin 1 min, head 0.05, tail 0.99, margin
+    /// 0.10, CV threshold 2, out-of-bounds threshold 0.5.
+    pub rule: HistogramRule,
+}
+
+impl HistogramConfig {
+    /// Validates a `hybrid-histogram` table.
+    pub fn from_spec(name: String, spec: &HistogramSpec) -> Result<Self, ConfigError> {
+        let range = spec
+            .range
+            .map(|d| d.0)
+            .unwrap_or(SimDuration::from_secs(4 * 3600));
+        let bin = spec.bin.map(|d| d.0).unwrap_or(SimDuration::from_secs(60));
+        if bin.as_nanos() == 0 || range < bin || range.as_nanos() / bin.as_nanos() > 100_000 {
+            return Err(ConfigError::at(
+                "bin",
+                "need 0 < bin ≤ range and at most 100,000 bins",
+            ));
+        }
+        let head = spec.head.map(|p| p.0).unwrap_or(0.05);
+        let tail = spec.tail.map(|p| p.0).unwrap_or(0.99);
+        if head >= tail {
+            return Err(ConfigError::at("head", "head must be below tail"));
+        }
+        let cv_threshold = spec.cv_threshold.unwrap_or(2.0);
+        if !(cv_threshold >= 0.0) {
+            return Err(ConfigError::at("cv_threshold", "cv_threshold must be ≥ 0"));
+        }
+        Ok(HistogramConfig {
+            name,
+            rule: HistogramRule {
+                range,
+                bin,
+                head,
+                tail,
+                margin: spec.margin.map(|p| p.0).unwrap_or(0.10),
+                cv_threshold,
+                oob_threshold: spec.oob_threshold.map(|p| p.0).unwrap_or(0.5),
+            },
+        })
+    }
 }
 
 /// The idle-time histogram of one function.
@@ -153,11 +202,12 @@ pub struct HybridHistogram {
 }
 
 impl HybridHistogram {
-    /// A policy for `functions` functions.
-    pub fn new(name: String, rule: HistogramRule, functions: usize) -> Self {
+    /// The policy of a config, for `functions` functions.
+    pub fn new(config: &HistogramConfig, functions: usize) -> Self {
+        let rule = config.rule;
         let n = (rule.range.as_nanos() / rule.bin.as_nanos().max(1)).max(1) as usize;
         HybridHistogram {
-            name,
+            name: config.name.clone(),
             rule,
             hist: vec![IdleHistogram::new(n); functions],
             last_end: vec![None; functions],
@@ -173,18 +223,16 @@ impl Policy for HybridHistogram {
     fn deployment(&self, _: &Scenario) -> Deployment {
         Deployment {
             provisioned_concurrency: Some(0),
+            default_backend: Backend::Faas,
             ..Deployment::default()
         }
     }
-    fn route(&mut self, _: &View, _: &TaskInfo) -> Backend {
-        Backend::Faas
+    fn keep_alive(&mut self) -> Option<&mut dyn KeepAlivePolicy> {
+        Some(self)
     }
-    fn observes_invocations(&self) -> bool {
-        true
-    }
-    fn dynamic_keep_alive(&self) -> bool {
-        true
-    }
+}
+
+impl KeepAlivePolicy for HybridHistogram {
     fn on_invocation(&mut self, func: u32, now: SimTime) {
         let f = func as usize;
         // An idle time is the gap between the end of the last invocation and this start,
@@ -201,7 +249,7 @@ impl Policy for HybridHistogram {
         self.busy[f] = self.busy[f].saturating_sub(1);
         self.last_end[f] = Some(now);
     }
-    fn keep_alive(&mut self, func: u32, _now: SimTime) -> KeepAlive {
+    fn decide(&mut self, func: u32, _now: SimTime) -> KeepAlive {
         self.rule.decide(&self.hist[func as usize])
     }
 }
@@ -209,6 +257,28 @@ impl Policy for HybridHistogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::PolicyConfig;
+    use crate::policy::testing::validate;
+
+    #[test]
+    fn histogram_defaults_are_the_papers() {
+        assert_eq!(
+            validate("kind = \"hybrid-histogram\"").unwrap(),
+            PolicyConfig::HybridHistogram(HistogramConfig {
+                name: "hybrid-histogram".into(),
+                rule: rule(),
+            })
+        );
+        for (table, field) in [
+            ("bin = \"0s\"", "bin"),
+            ("range = \"1m\"\nbin = \"2m\"", "bin"),
+            ("head = 0.99", "head"),
+            ("cv_threshold = -1.0", "cv_threshold"),
+        ] {
+            let e = validate(&format!("kind = \"hybrid-histogram\"\n{table}")).unwrap_err();
+            assert_eq!(e.field, Some(field), "{table}");
+        }
+    }
 
     fn rule() -> HistogramRule {
         HistogramRule {

@@ -14,12 +14,90 @@
 //! stage serves all its stages, and the per-VM capacity ignores early exits (slots ÷ the
 //! whole request's mean service time on the VM), unless `capacity_per_vm` sets it.
 
-use super::{Backend, Deployment, Policy, PoolPlan, ScaleAction, TaskInfo, View};
+use super::{
+    Backend, ConfigContext, ConfigError, Deployment, Policy, PoolPlan, Routing, ScaleAction,
+    Scaling, TaskInfo, View,
+};
 use crate::cloud::pricing::InstanceType;
 use crate::kernel::{SimDuration, SimTime};
 use crate::policy::profile::{Ewma, vm_service_mean};
 use crate::scenario::Scenario;
 use crate::scenario::spec::LibraSpec;
+
+/// `libra`, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LibraConfig {
+    /// Name in reports.
+    pub name: String,
+    /// Instance type (default: the platform's).
+    pub instance: InstanceType,
+    /// Counting epoch (default 1 s).
+    pub epoch: SimDuration,
+    /// EWMA weight of the newest epoch count (default 0.2).
+    pub alpha: f64,
+    /// How often the fleet is resized (default 300 s).
+    pub update_interval: SimDuration,
+    /// VM share = mean + `deviations` × deviation (default 1).
+    pub deviations: f64,
+    /// Fraction of the share sent to VMs each epoch (default 0.8).
+    pub quota: f64,
+    /// Requests per second one VM serves; `None`: derived from the scenario when the policy is
+    /// built (slots ÷ the whole request's mean service time on the VM, ignoring exits).
+    pub capacity_per_vm: Option<f64>,
+    /// Fewest VMs (default 0).
+    pub min: u32,
+    /// Most VMs (default 1000).
+    pub max: u32,
+    /// Keep-alive of the overflow functions (`None`: the platform's).
+    pub keep_alive: Option<SimDuration>,
+}
+
+impl LibraConfig {
+    /// Validates a `libra` table.
+    pub fn from_spec(
+        name: String,
+        spec: &LibraSpec,
+        cx: &ConfigContext,
+    ) -> Result<Self, ConfigError> {
+        let epoch = super::positive("epoch", spec.epoch, SimDuration::from_secs(1))?;
+        let update_interval = super::positive(
+            "update_interval",
+            spec.update_interval,
+            SimDuration::from_secs(300),
+        )?;
+        if spec
+            .capacity_per_vm
+            .is_some_and(|c| !(c > 0.0 && c.is_finite()))
+        {
+            return Err(ConfigError::at(
+                "capacity_per_vm",
+                "capacity_per_vm (requests per second per VM) must be > 0",
+            ));
+        }
+        let deviations = super::finite("deviations", spec.deviations, 1.0)?;
+        let (min, max) = (spec.min.unwrap_or(0), spec.max.unwrap_or(1000));
+        if min > max {
+            return Err(ConfigError::at("min", "min must not exceed max"));
+        }
+        let instance = cx.instance(&spec.instance)?;
+        if spec.capacity_per_vm.is_none() {
+            cx.needs_service_profiles()?;
+        }
+        Ok(LibraConfig {
+            name,
+            instance,
+            epoch,
+            alpha: spec.alpha.map(|p| p.0).unwrap_or(0.2),
+            update_interval,
+            deviations,
+            quota: spec.quota.map(|p| p.0).unwrap_or(0.8),
+            capacity_per_vm: spec.capacity_per_vm,
+            min,
+            max,
+            keep_alive: spec.keep_alive.map(|d| d.0),
+        })
+    }
+}
 
 /// The LIBRA policy.
 pub struct Libra {
@@ -46,11 +124,11 @@ pub struct Libra {
 }
 
 impl Libra {
-    /// LIBRA with the scenario's parameters.
-    pub fn new(name: String, instance: InstanceType, spec: &LibraSpec, sc: &Scenario) -> Self {
-        let epoch = spec.epoch.map(|d| d.0).unwrap_or(SimDuration::from_secs(1));
-        let vm = sc.vm_config_for(&instance);
-        let per_second = spec.capacity_per_vm.unwrap_or_else(|| {
+    /// LIBRA with a config, in scenario `sc`.
+    pub fn new(config: &LibraConfig, sc: &Scenario) -> Self {
+        let epoch = config.epoch;
+        let vm = sc.vm_config_for(&config.instance);
+        let per_second = config.capacity_per_vm.unwrap_or_else(|| {
             // Uniform runtime: every stage, no exits.
             let whole: f64 = sc
                 .stages
@@ -60,20 +138,17 @@ impl Libra {
             vm.slots as f64 / whole.max(1e-12)
         });
         Libra {
-            name,
-            instance,
+            name: config.name.clone(),
+            instance: config.instance.clone(),
             epoch,
-            alpha: spec.alpha.map(|p| p.0).unwrap_or(0.2),
-            update_interval: spec
-                .update_interval
-                .map(|d| d.0)
-                .unwrap_or(SimDuration::from_secs(300)),
-            deviations: spec.deviations.unwrap_or(1.0),
-            quota_fraction: spec.quota.map(|p| p.0).unwrap_or(0.8),
+            alpha: config.alpha,
+            update_interval: config.update_interval,
+            deviations: config.deviations,
+            quota_fraction: config.quota,
             capacity_per_epoch: per_second * epoch.as_secs_f64(),
-            min: spec.min.unwrap_or(0),
-            max: spec.max.unwrap_or(1000),
-            keep_alive: spec.keep_alive.map(|d| d.0),
+            min: config.min,
+            max: config.max,
+            keep_alive: config.keep_alive,
             ewma: Ewma::default(),
             arrivals_seen: 0,
             next_update: None,
@@ -103,10 +178,22 @@ impl Policy for Libra {
                 initial: 0,
             }],
             keep_alive: self.keep_alive,
+            // Until the quota is set, every request runs on functions.
+            default_backend: Backend::Faas,
             ..Deployment::default()
         }
     }
 
+    fn routing(&mut self) -> Option<&mut dyn Routing> {
+        Some(self)
+    }
+
+    fn scaling(&mut self) -> Option<&mut dyn Scaling> {
+        Some(self)
+    }
+}
+
+impl Routing for Libra {
     fn route(&mut self, _: &View, task: &TaskInfo) -> Backend {
         if let Some(previous) = task.previous {
             return previous;
@@ -118,9 +205,11 @@ impl Policy for Libra {
             Backend::Faas
         }
     }
+}
 
-    fn tick_interval(&self) -> Option<SimDuration> {
-        Some(self.epoch)
+impl Scaling for Libra {
+    fn interval(&self) -> SimDuration {
+        self.epoch
     }
 
     fn on_tick(&mut self, view: &View) -> Vec<ScaleAction> {
@@ -160,6 +249,43 @@ impl Policy for Libra {
             } else {
                 Vec::new()
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::PolicyConfig;
+    use crate::policy::testing::{c6i_large, validate};
+
+    #[test]
+    fn libra_defaults_are_its_simulators() {
+        assert_eq!(
+            validate("kind = \"libra\"").unwrap(),
+            PolicyConfig::Libra(LibraConfig {
+                name: "libra".into(),
+                instance: c6i_large(),
+                epoch: SimDuration::from_secs(1),
+                alpha: 0.2,
+                update_interval: SimDuration::from_secs(300),
+                deviations: 1.0,
+                quota: 0.8,
+                capacity_per_vm: None,
+                min: 0,
+                max: 1000,
+                keep_alive: None,
+            })
+        );
+        for (table, field) in [
+            ("epoch = \"0s\"", "epoch"),
+            ("update_interval = \"0s\"", "update_interval"),
+            ("capacity_per_vm = 0.0", "capacity_per_vm"),
+            ("deviations = nan", "deviations"),
+            ("min = 3\nmax = 2", "min"),
+        ] {
+            let e = validate(&format!("kind = \"libra\"\n{table}")).unwrap_err();
+            assert_eq!(e.field, Some(field), "{table}");
         }
     }
 }

@@ -64,9 +64,16 @@ pub fn vm_capacity(stage: &Stage, vm: &VmConfig) -> Option<f64> {
     vm_service_mean(stage, vm).map(|m| vm.slots as f64 / m.max(1e-12))
 }
 
-/// Memory (MB) of `stage`'s function in `sc`.
+/// Memory (MB) of `stage`'s function that its profile assumes: the scenario's rule
+/// ([`Scenario::function_memory_mb`]) without a deployment override (planning policies set none)
+/// and with the trace's class when it names exactly one function; a stage shared by several
+/// classes is profiled at the stage's (or the platform's) memory.
 pub fn function_memory(sc: &Scenario, stage: &Stage) -> u32 {
-    stage.memory_mb.unwrap_or(sc.faas.memory_mb)
+    let class = match sc.classes.as_slice() {
+        [only] => Some(only),
+        _ => None,
+    };
+    sc.function_memory_mb(None, stage, class)
 }
 
 /// The FaaS cost model of one stage: dollars per task on its function.

@@ -24,7 +24,10 @@
 //!   from it on never do; `"auto"` picks, at each re-plan, the cut with the lowest estimated
 //!   cost per second.
 
-use super::{Backend, Deployment, Policy, PoolPlan, ScaleAction, TaskInfo, View};
+use super::{
+    Backend, ConfigContext, ConfigError, Deployment, Policy, PoolPlan, Routing, ScaleAction,
+    Scaling, TaskInfo, View,
+};
 use crate::cloud::pricing::InstanceType;
 use crate::kernel::{SimDuration, SimTime};
 use crate::policy::profile::{Ewma, faas_task_cost, vm_capacity};
@@ -40,6 +43,90 @@ pub enum Cut {
     At(usize),
     /// The cut with the lowest estimated cost, re-chosen at each re-plan.
     Auto,
+}
+
+/// `serflow`, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SerflowConfig {
+    /// Name in reports.
+    pub name: String,
+    /// Instance type of every stage's pool (default: the platform's).
+    pub instance: InstanceType,
+    /// Counting epoch (default 1 s).
+    pub epoch: SimDuration,
+    /// EWMA weight of the newest epoch count (default 0.2).
+    pub alpha: f64,
+    /// How often pools are re-planned (default 300 s).
+    pub replan: SimDuration,
+    /// Stage share = mean + `deviations` × deviation (default 1).
+    pub deviations: f64,
+    /// Target VM utilisation u (default 0.8).
+    pub utilization: f64,
+    /// A task still goes to the VMs while their queue is shorter than this (default 0).
+    pub max_queue: u32,
+    /// The cut point (default: none).
+    pub cut: Cut,
+    /// Fewest VMs of a stage that has VMs (default 1).
+    pub min_vms: u32,
+    /// Most VMs per stage (default 1000).
+    pub max_vms: u32,
+    /// Keep-alive of the functions (`None`: the platform's).
+    pub keep_alive: Option<SimDuration>,
+}
+
+impl SerflowConfig {
+    /// Validates a `serflow` table.
+    pub fn from_spec(
+        name: String,
+        spec: &SerflowSpec,
+        cx: &ConfigContext,
+    ) -> Result<Self, ConfigError> {
+        let epoch = super::positive("epoch", spec.epoch, SimDuration::from_secs(1))?;
+        let replan = super::positive("replan", spec.replan, SimDuration::from_secs(300))?;
+        let utilization = spec.utilization.map(|p| p.0).unwrap_or(0.8);
+        if utilization == 0.0 {
+            return Err(ConfigError::at("utilization", "utilization must be > 0"));
+        }
+        let deviations = super::finite("deviations", spec.deviations, 1.0)?;
+        let (min_vms, max_vms) = (spec.min_vms.unwrap_or(1), spec.max_vms.unwrap_or(1000));
+        if min_vms > max_vms {
+            return Err(ConfigError::at(
+                "min_vms",
+                "min_vms must not exceed max_vms",
+            ));
+        }
+        let n_stages = cx.stages;
+        let cut = match &spec.cut {
+            None => Cut::None,
+            Some(CutSpec::Mode(m)) if m == "none" => Cut::None,
+            Some(CutSpec::Mode(m)) if m == "auto" => Cut::Auto,
+            Some(CutSpec::Stage(n)) if (*n as usize) <= n_stages => Cut::At(*n as usize),
+            Some(other) => {
+                return Err(ConfigError::at(
+                    "cut",
+                    format!(
+                        "cut {other:?} is not allowed: use \"none\", \"auto\" or a stage number 0..={n_stages} (stages before it may use VMs)"
+                    ),
+                ));
+            }
+        };
+        let instance = cx.instance(&spec.instance)?;
+        cx.needs_service_profiles()?;
+        Ok(SerflowConfig {
+            name,
+            instance,
+            epoch,
+            alpha: spec.alpha.map(|p| p.0).unwrap_or(0.2),
+            replan,
+            deviations,
+            utilization,
+            max_queue: spec.max_queue.unwrap_or(0),
+            cut,
+            min_vms,
+            max_vms,
+            keep_alive: spec.keep_alive.map(|d| d.0),
+        })
+    }
 }
 
 /// What SERFLOW knows about one stage.
@@ -167,32 +254,23 @@ pub struct Serflow {
 }
 
 impl Serflow {
-    /// SERFLOW with the scenario's parameters.
-    pub fn new(name: String, instance: InstanceType, spec: &SerflowSpec, sc: &Scenario) -> Self {
-        let u = spec.utilization.map(|p| p.0).unwrap_or(0.8);
-        let mut planner = Planner::new(sc, &instance, u);
-        planner.min_vms = spec.min_vms.unwrap_or(1);
-        planner.max_vms = spec.max_vms.unwrap_or(1000);
+    /// SERFLOW with a config, in scenario `sc`.
+    pub fn new(config: &SerflowConfig, sc: &Scenario) -> Self {
+        let mut planner = Planner::new(sc, &config.instance, config.utilization);
+        planner.min_vms = config.min_vms;
+        planner.max_vms = config.max_vms;
         let n = sc.stages.len();
-        let cut = match &spec.cut {
-            Some(CutSpec::Stage(c)) => Cut::At(*c as usize),
-            Some(CutSpec::Mode(m)) if m == "auto" => Cut::Auto,
-            _ => Cut::None,
-        };
         Serflow {
-            name,
-            instance,
+            name: config.name.clone(),
+            instance: config.instance.clone(),
             planner,
-            epoch: spec.epoch.map(|d| d.0).unwrap_or(SimDuration::from_secs(1)),
-            alpha: spec.alpha.map(|p| p.0).unwrap_or(0.2),
-            replan: spec
-                .replan
-                .map(|d| d.0)
-                .unwrap_or(SimDuration::from_secs(300)),
-            deviations: spec.deviations.unwrap_or(1.0),
-            max_queue: spec.max_queue.unwrap_or(0),
-            cut,
-            keep_alive: spec.keep_alive.map(|d| d.0),
+            epoch: config.epoch,
+            alpha: config.alpha,
+            replan: config.replan,
+            deviations: config.deviations,
+            max_queue: config.max_queue,
+            cut: config.cut,
+            keep_alive: config.keep_alive,
             counts: vec![0; n],
             ewma: vec![Ewma::default(); n],
             next_replan: None,
@@ -276,10 +354,22 @@ impl Policy for Serflow {
                 })
                 .collect(),
             keep_alive: self.keep_alive,
+            // Pools start empty: a stage without VMs runs on its function.
+            default_backend: Backend::Faas,
             ..Deployment::default()
         }
     }
 
+    fn routing(&mut self) -> Option<&mut dyn Routing> {
+        Some(self)
+    }
+
+    fn scaling(&mut self) -> Option<&mut dyn Scaling> {
+        Some(self)
+    }
+}
+
+impl Routing for Serflow {
     fn route(&mut self, view: &View, task: &TaskInfo) -> Backend {
         let k = task.stage;
         self.counts[k] += 1;
@@ -291,9 +381,11 @@ impl Policy for Serflow {
             Backend::Faas
         }
     }
+}
 
-    fn tick_interval(&self) -> Option<SimDuration> {
-        Some(self.epoch)
+impl Scaling for Serflow {
+    fn interval(&self) -> SimDuration {
+        self.epoch
     }
 
     fn on_tick(&mut self, view: &View) -> Vec<ScaleAction> {
@@ -324,5 +416,60 @@ impl Policy for Serflow {
             }
         }
         actions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::PolicyConfig;
+    use crate::policy::testing::{c6i_large, validate};
+
+    #[test]
+    fn serflow_defaults_and_cut_points() {
+        let want = SerflowConfig {
+            name: "serflow".into(),
+            instance: c6i_large(),
+            epoch: SimDuration::from_secs(1),
+            alpha: 0.2,
+            replan: SimDuration::from_secs(300),
+            deviations: 1.0,
+            utilization: 0.8,
+            max_queue: 0,
+            cut: Cut::None,
+            min_vms: 1,
+            max_vms: 1000,
+            keep_alive: None,
+        };
+        assert_eq!(
+            validate("kind = \"serflow\"").unwrap(),
+            PolicyConfig::Serflow(want.clone())
+        );
+        // The test context has two stages.
+        for (cut, want_cut) in [
+            ("\"none\"", Cut::None),
+            ("\"auto\"", Cut::Auto),
+            ("0", Cut::At(0)),
+            ("2", Cut::At(2)),
+        ] {
+            let Ok(PolicyConfig::Serflow(c)) =
+                validate(&format!("kind = \"serflow\"\ncut = {cut}"))
+            else {
+                panic!("{cut}")
+            };
+            assert_eq!(c.cut, want_cut);
+        }
+        for (table, field) in [
+            ("cut = 3", "cut"),
+            ("cut = \"best\"", "cut"),
+            ("epoch = \"0s\"", "epoch"),
+            ("replan = \"0s\"", "replan"),
+            ("utilization = 0.0", "utilization"),
+            ("deviations = inf", "deviations"),
+            ("min_vms = 3\nmax_vms = 2", "min_vms"),
+        ] {
+            let e = validate(&format!("kind = \"serflow\"\n{table}")).unwrap_err();
+            assert_eq!(e.field, Some(field), "{table}");
+        }
     }
 }

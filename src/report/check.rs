@@ -11,8 +11,7 @@ use std::path::Path;
 
 use super::ScenarioResults;
 use super::stats::summarize;
-use super::write::fmt_num;
-use crate::sweep::csv_field;
+use super::write::{csv_field, fmt_num};
 
 /// The metrics the gate compares (larger is worse for both).
 pub const GATED: &[&str] = &["cost_total_usd", "latency_p99_s"];

@@ -31,6 +31,15 @@ pub fn fmt_num(x: f64) -> String {
     num(x)
 }
 
+/// Escapes one CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break.
+pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
+        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 fn num(x: f64) -> String {
     if x.is_nan() {
         String::new()

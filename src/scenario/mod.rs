@@ -3,7 +3,9 @@
 //! path, what was wrong and what is allowed.
 
 pub mod spec;
-pub mod units;
+/// Quantities with units live in [`crate::units`] (the workload and report layers parse them
+/// too); re-exported here, where scenario files use them.
+pub use crate::units;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -15,8 +17,9 @@ use crate::cloud::storage::{DataConfig, Handoff, Link, Transfer};
 use crate::cloud::vm::VmConfig;
 use crate::cloud::{billing::Prices, coldstart_data};
 use crate::kernel::SimDuration;
+use crate::policy::{ConfigContext, PolicyConfig};
 use crate::workload::{ArrivalModel, Dist, DistSpec, ExitModel};
-use spec::{PolicySpec, ScaleRateSpec, ScenarioSpec, ThrottleSpec, VmBillingSpec};
+use spec::{ScaleRateSpec, ScenarioSpec, ThrottleSpec, VmBillingSpec};
 
 /// A problem in a scenario file.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,6 +153,21 @@ pub enum Resource {
 }
 
 impl Stage {
+    /// The function this stage deploys for requests of `class`: its own memory is the stage's
+    /// `memory`, else the memory the trace records for the class.
+    pub fn function_spec(
+        &self,
+        name: String,
+        class: Option<&crate::workload::trace::Class>,
+    ) -> FunctionSpec {
+        FunctionSpec {
+            name,
+            memory_mb: self.memory_mb.or(class.and_then(|c| c.memory_mb)),
+            keep_alive: None,
+            provisioned_concurrency: None,
+        }
+    }
+
     /// The profiled distribution for a VM slot of `instance`, if any.
     pub fn service_on_vm(&self, instance: &str) -> Option<&Dist> {
         self.service_on
@@ -248,13 +266,13 @@ pub struct Scenario {
     pub group: Option<Grouping>,
     /// The request plan.
     pub stages: Vec<Stage>,
-    /// The policies.
-    pub policies: Vec<PolicySpec>,
+    /// The policies, validated (each kind's config, defaults applied).
+    pub policies: Vec<PolicyConfig>,
 }
 
 impl Scenario {
-    /// Reads and validates a scenario file. A `[sweep]` table is checked and set aside: this
-    /// is the scenario's base point (use [`crate::sweep`] to run the sweep).
+    /// Reads and validates a scenario file. A `[sweep]` table is ignored ([`strip_sweep_table`]):
+    /// this is the scenario's base point (use [`crate::sweep`] to check and run the sweep).
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
             file: path.to_path_buf(),
@@ -262,8 +280,7 @@ impl Scenario {
             key: None,
             message: format!("cannot read the scenario: {e}"),
         })?;
-        let (text, _) = crate::sweep::strip_sweep(&text, path)?;
-        Self::from_str_at(&text, path)
+        Self::from_str_at(&strip_sweep_table(&text), path)
     }
 
     /// Validates scenario text; `path` names it in errors and anchors relative file paths.
@@ -281,6 +298,21 @@ impl Scenario {
     /// Index of a policy by its display name.
     pub fn policy_index(&self, name: &str) -> Option<usize> {
         self.policies.iter().position(|p| p.display_name() == name)
+    }
+
+    /// The memory (MB) of the function that serves `stage` for requests of `class`: the
+    /// policy's deployment override (`deployment`), else the stage's `memory`, else the memory
+    /// the trace records for the class, else the platform's `memory` (the rule of
+    /// [`FunctionSpec::resolve`], for the function [`Stage::function_spec`] declares).
+    pub fn function_memory_mb(
+        &self,
+        deployment: Option<u32>,
+        stage: &Stage,
+        class: Option<&crate::workload::trace::Class>,
+    ) -> u32 {
+        stage
+            .function_spec(String::new(), class)
+            .memory(deployment, self.faas.memory_mb)
     }
 
     /// Looks up an instance type: the scenario's own first, then the preset table.
@@ -301,6 +333,70 @@ impl Scenario {
         c.instance = instance.clone();
         c
     }
+}
+
+/// The scenario text without its `[sweep]` table: the scenario loader ignores a `[sweep]` table
+/// ([`crate::sweep`] reads it). The table's lines are blanked, not removed, so the line numbers of
+/// the rest of the file are unchanged and errors in it still point at the right line. Text that is
+/// not valid TOML, or has no `[sweep]`, is returned unchanged.
+pub fn strip_sweep_table(text: &str) -> String {
+    use std::ops::Range;
+    use toml_edit::{Item, Table};
+    /// Collects the spans of an item's keys, headers and values.
+    fn collect_spans(item: &Item, out: &mut Vec<Range<usize>>) {
+        match item {
+            Item::None => {}
+            Item::Value(v) => out.extend(v.span()),
+            Item::Table(t) => collect_table(t, out),
+            Item::ArrayOfTables(a) => {
+                for t in a.iter() {
+                    collect_table(t, out);
+                }
+            }
+        }
+    }
+    fn collect_table(t: &Table, out: &mut Vec<Range<usize>>) {
+        out.extend(t.span());
+        for (k, _) in t.iter() {
+            if let Some((key, it)) = t.get_key_value(k) {
+                out.extend(key.span());
+                collect_spans(it, out);
+            }
+        }
+    }
+    let Ok(doc) = toml_edit::Document::parse(text.to_string()) else {
+        return text.to_string();
+    };
+    let Some((key, item)) = doc.as_table().get_key_value("sweep") else {
+        return text.to_string();
+    };
+    // The byte ranges of the sweep's parts, to blank.
+    let mut ranges = Vec::new();
+    if let Some(s) = key.span() {
+        ranges.push(s);
+    }
+    collect_spans(item, &mut ranges);
+    let mut blank = vec![false; text.matches('\n').count() + 2];
+    for r in &ranges {
+        let (a, b) = (
+            line_of(text, r.start),
+            line_of(text, r.end.saturating_sub(1).max(r.start)),
+        );
+        blank[a..=b].iter_mut().for_each(|x| *x = true);
+    }
+    let mut stripped = String::with_capacity(text.len());
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if blank[i + 1] {
+            if line.ends_with("\r\n") {
+                stripped.push_str("\r\n");
+            } else if line.ends_with('\n') {
+                stripped.push('\n');
+            }
+        } else {
+            stripped.push_str(line);
+        }
+    }
+    stripped
 }
 
 /// Parses TOML into the raw spec, mapping serde errors to file/line/key.
@@ -400,6 +496,29 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
     span.map(|s| line_of(text, s.start))
 }
 
+/// An instance type by name: the scenario's own `types` first, then the preset table; the error
+/// names the closest known one and lists them all.
+fn find_instance(name: &str, types: &[InstanceType]) -> Result<InstanceType, String> {
+    types
+        .iter()
+        .find(|t| t.name == name)
+        .cloned()
+        .or_else(|| pricing::ec2_instance(name))
+        .ok_or_else(|| {
+            let mut known: Vec<&str> = pricing::EC2_2026.iter().map(|t| t.0).collect();
+            known.extend(types.iter().map(|t| t.name.as_str()));
+            let best = known
+                .iter()
+                .max_by(|a, b| strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b)))
+                .copied()
+                .unwrap_or("");
+            format!(
+                "unknown instance type \"{name}\" (did you mean \"{best}\"?); known: {}; or declare it in [[platform.vm.instance_types]]",
+                known.join(", ")
+            )
+        })
+}
+
 struct Validator<'a> {
     text: &'a str,
     path: &'a Path,
@@ -474,32 +593,31 @@ impl Validator<'_> {
         if s.policy.is_empty() {
             return Err(self.err("policy", "a scenario needs at least one [[policy]]"));
         }
+        let lookup = |name: &str| find_instance(name, &instance_types);
+        let cx = ConfigContext {
+            default_instance: &vm.instance,
+            lookup_instance: &lookup,
+            stages: stages.len(),
+            traced_service: stages
+                .iter()
+                .any(|st| matches!(st.service, StageService::FromTrace)),
+        };
         let mut names = std::collections::BTreeSet::new();
+        let mut policies = Vec::with_capacity(s.policy.len());
         for (i, p) in s.policy.iter().enumerate() {
             let key = format!("policy.{i}");
-            let name = p.display_name();
+            let name = PolicyConfig::name_of(p);
             if !names.insert(name.clone()) {
                 return Err(self.err(
                     &key,
                     format!("two policies are named \"{name}\"; give each a distinct `name`"),
                 ));
             }
-            self.check_policy(&key, p, &instance_types, stages.len())?;
-            // Planning policies profile each stage's service; a trace-driven service has none.
-            let traced = stages
-                .iter()
-                .any(|st| matches!(st.service, StageService::FromTrace));
-            let needs_profile = match p {
-                PolicySpec::Libra(l) => l.capacity_per_vm.is_none(),
-                PolicySpec::Serflow(_) => true,
-                _ => false,
-            };
-            if traced && needs_profile {
-                return Err(self.err(
-                    &key,
-                    "this policy plans from each stage's service distribution, but a stage takes its service from the trace (`from-trace`); give the stages a `service` distribution (libra also accepts `capacity_per_vm`)",
-                ));
-            }
+            let config = PolicyConfig::from_spec(p, &cx).map_err(|e| match e.field {
+                Some(field) => self.err(&format!("{key}.{field}"), e.message),
+                None => self.err(&key, e.message),
+            })?;
+            policies.push(config);
         }
         Ok(Scenario {
             name: s.name.clone(),
@@ -518,7 +636,7 @@ impl Validator<'_> {
             functions,
             group,
             stages,
-            policies: s.policy.clone(),
+            policies,
         })
     }
 
@@ -747,27 +865,7 @@ impl Validator<'_> {
         types: &[InstanceType],
         key: &str,
     ) -> Result<InstanceType, ScenarioError> {
-        types
-            .iter()
-            .find(|t| t.name == name)
-            .cloned()
-            .or_else(|| pricing::ec2_instance(name))
-            .ok_or_else(|| {
-                let mut known: Vec<&str> = pricing::EC2_2026.iter().map(|t| t.0).collect();
-                known.extend(types.iter().map(|t| t.name.as_str()));
-                let best = known
-                    .iter()
-                    .max_by(|a, b| strsim::jaro_winkler(name, a).total_cmp(&strsim::jaro_winkler(name, b)))
-                    .copied()
-                    .unwrap_or("");
-                self.err(
-                    key,
-                    format!(
-                        "unknown instance type \"{name}\" (did you mean \"{best}\"?); known: {}; or declare it in [[platform.vm.instance_types]]",
-                        known.join(", ")
-                    ),
-                )
-            })
+        find_instance(name, types).map_err(|m| self.err(key, m))
     }
 
     /// A price that must be finite and ≥ 0 (default 0).
@@ -1245,145 +1343,6 @@ impl Validator<'_> {
         }
         Ok(())
     }
-
-    fn check_policy(
-        &self,
-        key: &str,
-        p: &PolicySpec,
-        types: &[InstanceType],
-        n_stages: usize,
-    ) -> Result<(), ScenarioError> {
-        let instance = match p {
-            PolicySpec::VmFixed { instance, vms, .. }
-            | PolicySpec::Hybrid { instance, vms, .. } => {
-                if *vms == 0 && matches!(p, PolicySpec::VmFixed { .. }) {
-                    return Err(self.err(&format!("{key}.vms"), "a fixed fleet needs vms ≥ 1"));
-                }
-                instance
-            }
-            PolicySpec::VmAutoscale(a) | PolicySpec::AllVm(a) => {
-                let spec::AutoscaleSpec {
-                    instance,
-                    min,
-                    max,
-                    initial,
-                    scale_out_above,
-                    scale_in_below,
-                    interval,
-                    step,
-                    ..
-                } = a;
-                let (lo, hi) = (min.unwrap_or(1), max.unwrap_or(100));
-                if hi == 0 || lo > hi {
-                    return Err(self.err(
-                        &format!("{key}.max"),
-                        format!("need 0 ≤ min ({lo}) ≤ max ({hi}) and max ≥ 1"),
-                    ));
-                }
-                let init = initial.unwrap_or(lo.max(1));
-                if init < lo || init > hi {
-                    return Err(self.err(
-                        &format!("{key}.initial"),
-                        format!("initial ({init}) must lie within min ({lo}) and max ({hi})"),
-                    ));
-                }
-                let out = scale_out_above.map(|p| p.0).unwrap_or(0.7);
-                let inn = scale_in_below.map(|p| p.0).unwrap_or(0.3);
-                if inn >= out {
-                    return Err(self.err(
-                        &format!("{key}.scale_in_below"),
-                        format!("scale_in_below ({inn}) must be below scale_out_above ({out})"),
-                    ));
-                }
-                if interval.is_some_and(|d| d.0.as_nanos() == 0) {
-                    return Err(self.err(&format!("{key}.interval"), "interval must be > 0"));
-                }
-                if *step == Some(0) {
-                    return Err(self.err(&format!("{key}.step"), "step must be ≥ 1"));
-                }
-                instance
-            }
-            PolicySpec::AllFaas { .. } => &None,
-            PolicySpec::Libra(l) => {
-                self.positive(key, "epoch", l.epoch)?;
-                self.positive(key, "update_interval", l.update_interval)?;
-                if l.capacity_per_vm
-                    .is_some_and(|c| !(c > 0.0 && c.is_finite()))
-                {
-                    return Err(self.err(
-                        &format!("{key}.capacity_per_vm"),
-                        "capacity_per_vm (requests per second per VM) must be > 0",
-                    ));
-                }
-                if l.deviations.is_some_and(|d| !d.is_finite()) {
-                    return Err(self.err(&format!("{key}.deviations"), "must be a finite number"));
-                }
-                if l.min.unwrap_or(0) > l.max.unwrap_or(1000) {
-                    return Err(self.err(&format!("{key}.min"), "min must not exceed max"));
-                }
-                &l.instance
-            }
-            PolicySpec::Serflow(f) => {
-                self.positive(key, "epoch", f.epoch)?;
-                self.positive(key, "replan", f.replan)?;
-                if f.utilization.is_some_and(|u| u.0 == 0.0) {
-                    return Err(self.err(&format!("{key}.utilization"), "utilization must be > 0"));
-                }
-                if f.deviations.is_some_and(|d| !d.is_finite()) {
-                    return Err(self.err(&format!("{key}.deviations"), "must be a finite number"));
-                }
-                if f.min_vms.unwrap_or(1) > f.max_vms.unwrap_or(1000) {
-                    return Err(
-                        self.err(&format!("{key}.min_vms"), "min_vms must not exceed max_vms")
-                    );
-                }
-                match &f.cut {
-                    None => {}
-                    Some(spec::CutSpec::Mode(m)) if m == "none" || m == "auto" => {}
-                    Some(spec::CutSpec::Stage(n)) if (*n as usize) <= n_stages => {}
-                    Some(other) => {
-                        return Err(self.err(
-                            &format!("{key}.cut"),
-                            format!("cut {other:?} is not allowed: use \"none\", \"auto\" or a stage number 0..={n_stages} (stages before it may use VMs)"),
-                        ));
-                    }
-                }
-                &f.instance
-            }
-            PolicySpec::HybridHistogram {
-                range,
-                bin,
-                head,
-                tail,
-                cv_threshold,
-                ..
-            } => {
-                let r = range
-                    .map(|d| d.0)
-                    .unwrap_or(SimDuration::from_secs(4 * 3600));
-                let b = bin.map(|d| d.0).unwrap_or(SimDuration::from_secs(60));
-                if b.as_nanos() == 0 || r < b || r.as_nanos() / b.as_nanos() > 100_000 {
-                    return Err(self.err(
-                        &format!("{key}.bin"),
-                        "need 0 < bin ≤ range and at most 100,000 bins",
-                    ));
-                }
-                if head.map(|p| p.0).unwrap_or(0.05) >= tail.map(|p| p.0).unwrap_or(0.99) {
-                    return Err(self.err(&format!("{key}.head"), "head must be below tail"));
-                }
-                if cv_threshold.is_some_and(|c| !(c >= 0.0)) {
-                    return Err(
-                        self.err(&format!("{key}.cv_threshold"), "cv_threshold must be ≥ 0")
-                    );
-                }
-                &None
-            }
-        };
-        if let Some(name) = instance {
-            self.lookup_instance(name, types, &format!("{key}.instance"))?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -1396,6 +1355,52 @@ mod tests {
             "unknown field `horizn`, expected one of `horizon`, `warmup`, `seed`",
         );
         assert_eq!(hint.as_deref(), Some(" — did you mean `horizon`?"));
+    }
+
+    #[test]
+    fn function_memory_precedence_is_deployment_stage_class_platform() {
+        let text = r#"name = "mem"
+[run]
+horizon = "1s"
+[workload]
+arrivals = { kind = "poisson", rate = "1/s" }
+[platform.faas]
+memory = "512MB"
+[[stage]]
+service = { kind = "constant", value = "1s" }
+memory = "2048MB"
+[[stage]]
+service = { kind = "constant", value = "1s" }
+[[policy]]
+kind = "all-faas"
+"#;
+        let sc = Scenario::from_str_at(text, Path::new("mem.toml")).unwrap();
+        let (with, without) = (&sc.stages[0], &sc.stages[1]);
+        let class = crate::workload::trace::Class {
+            name: "f".into(),
+            memory_mb: Some(1536),
+        };
+        let bare = crate::workload::trace::Class {
+            name: "g".into(),
+            memory_mb: None,
+        };
+        assert_eq!(sc.function_memory_mb(Some(3008), with, Some(&class)), 3008);
+        assert_eq!(sc.function_memory_mb(Some(3008), without, None), 3008);
+        assert_eq!(sc.function_memory_mb(None, with, Some(&class)), 2048);
+        assert_eq!(sc.function_memory_mb(None, without, Some(&class)), 1536);
+        assert_eq!(sc.function_memory_mb(None, without, Some(&bare)), 512);
+        assert_eq!(sc.function_memory_mb(None, without, None), 512);
+    }
+
+    #[test]
+    fn the_loader_ignores_a_sweep_table() {
+        let text =
+            "name = \"x\"\n[sweep]\n\"run.seed\" = [1, 2]\nbad = 3\n[run]\nhorizon = \"1s\"\n";
+        let s = strip_sweep_table(text);
+        assert_eq!(s, "name = \"x\"\n\n\n\n[run]\nhorizon = \"1s\"\n");
+        let plain = "name = \"x\"\n[run]\nhorizon = \"1s\"\n";
+        assert_eq!(strip_sweep_table(plain), plain);
+        assert_eq!(strip_sweep_table("not = [toml"), "not = [toml");
     }
 
     #[test]

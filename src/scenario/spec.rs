@@ -1,5 +1,5 @@
 //! The raw scenario: a serde mirror of the TOML file. Every table rejects unknown keys;
-//! value types with units check themselves (see [`super::units`]). [`super::Scenario::load`]
+//! value types with units check themselves (see [`crate::units`]). [`super::Scenario::load`]
 //! turns this into the validated model.
 
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,7 @@ use crate::cloud::coldstart_data::MeasuredColdStart;
 use crate::cloud::faas::{Arch, ColdMode, Reuse};
 use crate::cloud::storage::{Handoff, Transfer};
 use crate::cloud::vm::Dispatch;
-use crate::scenario::units::{Bandwidth, Bytes, Duration, MemoryMb, Probability};
+use crate::units::{Bandwidth, Bytes, Duration, MemoryMb, Probability};
 use crate::workload::{ArrivalSpec, DistSpec, ExitSpec};
 
 /// A whole scenario file.
@@ -370,30 +370,15 @@ pub struct ExitTableSpec {
     pub file: Option<std::path::PathBuf>,
 }
 
-/// `[[policy]]`: a serving policy, selected by `kind`.
+/// `[[policy]]`: a serving policy, selected by `kind`. This is the raw table only: validation
+/// turns it into the policy's own config ([`crate::policy::PolicyConfig`]), with its defaults.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum PolicySpec {
     /// Every task runs on functions; fixed keep-alive.
-    AllFaas {
-        /// Name in reports (default `all-faas`).
-        name: Option<String>,
-        /// Keep-alive override.
-        keep_alive: Option<Duration>,
-        /// Memory override for every stage's function.
-        memory: Option<MemoryMb>,
-        /// Provisioned concurrency override.
-        provisioned_concurrency: Option<u32>,
-    },
+    AllFaas(AllFaasSpec),
     /// A fixed fleet of VMs, running from the start.
-    VmFixed {
-        /// Name in reports (default `vm-fixed`).
-        name: Option<String>,
-        /// Number of VMs.
-        vms: u32,
-        /// Instance type override.
-        instance: Option<String>,
-    },
+    VmFixed(VmFixedSpec),
     /// A VM fleet scaled on utilisation thresholds.
     VmAutoscale(AutoscaleSpec),
     /// All-VM: the same threshold autoscaler as `vm-autoscale`, named `all-vm` in reports (the
@@ -409,40 +394,76 @@ pub enum PolicySpec {
     Serflow(SerflowSpec),
     /// Functions only, with the hybrid-histogram keep-alive and pre-warming of "Serverless in
     /// the Wild" (Shahrad et al., ATC 2020), per function.
-    HybridHistogram {
-        /// Name in reports (default `hybrid-histogram`).
-        name: Option<String>,
-        /// Range of the idle-time histogram (default 4h).
-        range: Option<Duration>,
-        /// Bin width (default 1m).
-        bin: Option<Duration>,
-        /// Percentile of idle times that sets the pre-warm window (default 0.05).
-        head: Option<Probability>,
-        /// Percentile that sets the end of the keep-alive window (default 0.99).
-        tail: Option<Probability>,
-        /// Safety margin on both windows (default 0.10).
-        margin: Option<Probability>,
-        /// Coefficient of variation of the bin counts above which the histogram is trusted
-        /// (default 2).
-        cv_threshold: Option<f64>,
-        /// Share of idle times beyond the range above which the idle time is predicted from
-        /// the recent out-of-range ones instead (default 0.5).
-        oob_threshold: Option<Probability>,
-    },
+    HybridHistogram(HistogramSpec),
     /// VMs take the base load; tasks that find no free VM slot overflow to functions.
-    Hybrid {
-        /// Name in reports (default `hybrid`).
-        name: Option<String>,
-        /// VMs in the base fleet, running from the start.
-        vms: u32,
-        /// Instance type override.
-        instance: Option<String>,
-        /// A task goes to the VMs while their queue is shorter than this (default 0: only
-        /// when a slot is free).
-        max_queue: Option<u32>,
-        /// Keep-alive override for the overflow functions.
-        keep_alive: Option<Duration>,
-    },
+    Hybrid(HybridSpec),
+}
+
+/// `kind = "all-faas"`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AllFaasSpec {
+    /// Name in reports (default `all-faas`).
+    pub name: Option<String>,
+    /// Keep-alive override.
+    pub keep_alive: Option<Duration>,
+    /// Memory override for every stage's function.
+    pub memory: Option<MemoryMb>,
+    /// Provisioned concurrency override.
+    pub provisioned_concurrency: Option<u32>,
+}
+
+/// `kind = "vm-fixed"`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct VmFixedSpec {
+    /// Name in reports (default `vm-fixed`).
+    pub name: Option<String>,
+    /// Number of VMs.
+    pub vms: u32,
+    /// Instance type override.
+    pub instance: Option<String>,
+}
+
+/// `kind = "hybrid-histogram"`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HistogramSpec {
+    /// Name in reports (default `hybrid-histogram`).
+    pub name: Option<String>,
+    /// Range of the idle-time histogram (default 4h).
+    pub range: Option<Duration>,
+    /// Bin width (default 1m).
+    pub bin: Option<Duration>,
+    /// Percentile of idle times that sets the pre-warm window (default 0.05).
+    pub head: Option<Probability>,
+    /// Percentile that sets the end of the keep-alive window (default 0.99).
+    pub tail: Option<Probability>,
+    /// Safety margin on both windows (default 0.10).
+    pub margin: Option<Probability>,
+    /// Coefficient of variation of the bin counts above which the histogram is trusted
+    /// (default 2).
+    pub cv_threshold: Option<f64>,
+    /// Share of idle times beyond the range above which the idle time is predicted from
+    /// the recent out-of-range ones instead (default 0.5).
+    pub oob_threshold: Option<Probability>,
+}
+
+/// `kind = "hybrid"`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HybridSpec {
+    /// Name in reports (default `hybrid`).
+    pub name: Option<String>,
+    /// VMs in the base fleet, running from the start.
+    pub vms: u32,
+    /// Instance type override.
+    pub instance: Option<String>,
+    /// A task goes to the VMs while their queue is shorter than this (default 0: only
+    /// when a slot is free).
+    pub max_queue: Option<u32>,
+    /// Keep-alive override for the overflow functions.
+    pub keep_alive: Option<Duration>,
 }
 
 /// Threshold autoscaling of one VM fleet (`vm-autoscale`, `all-vm`).
@@ -542,21 +563,4 @@ pub enum CutSpec {
     Stage(u32),
     /// `"none"` or `"auto"`.
     Mode(String),
-}
-
-impl PolicySpec {
-    /// The policy's name in reports.
-    pub fn display_name(&self) -> String {
-        let (name, kind) = match self {
-            PolicySpec::AllFaas { name, .. } => (name, "all-faas"),
-            PolicySpec::VmFixed { name, .. } => (name, "vm-fixed"),
-            PolicySpec::VmAutoscale(a) => (&a.name, "vm-autoscale"),
-            PolicySpec::AllVm(a) => (&a.name, "all-vm"),
-            PolicySpec::Libra(l) => (&l.name, "libra"),
-            PolicySpec::Serflow(f) => (&f.name, "serflow"),
-            PolicySpec::Hybrid { name, .. } => (name, "hybrid"),
-            PolicySpec::HybridHistogram { name, .. } => (name, "hybrid-histogram"),
-        };
-        name.clone().unwrap_or_else(|| kind.to_string())
-    }
 }

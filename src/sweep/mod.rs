@@ -17,6 +17,8 @@ pub mod spec;
 
 use std::path::{Path, PathBuf};
 
+/// CSV escaping lives with the other CSV writers, in [`crate::report::write`].
+pub use crate::report::write::csv_field;
 pub use merge::merge;
 pub use plan::{Plan, RunKey, Shard};
 pub use runner::{Options, Outcome, execute};
@@ -86,13 +88,4 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
-}
-
-/// Escapes one CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break.
-pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
-        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
 }

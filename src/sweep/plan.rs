@@ -224,7 +224,7 @@ impl Plan {
             prefix.push_str(&csv_field(l));
         }
         let policy = p.scenario.policies[k.policy].display_name();
-        let _ = write!(prefix, ",{},{}", csv_field(&policy), k.replication);
+        let _ = write!(prefix, ",{},{}", csv_field(policy), k.replication);
         let mut out = String::new();
         for (m, v) in &result.metrics {
             let _ = writeln!(out, "{prefix},{},{}", csv_field(m), fmt_num(*v));

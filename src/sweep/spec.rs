@@ -13,12 +13,11 @@
 //! ```
 //!
 //! Every entry is an axis (a zip group is one axis); the points are the cartesian product of the
-//! axes, the first axis varying slowest. The `[sweep]` table is not part of the scenario schema:
-//! [`strip_sweep`] removes it (blanking its lines, so line numbers of the rest stay right) before the
-//! scenario is validated.
+//! axes, the first axis varying slowest. The `[sweep]` table is not part of the scenario schema: the
+//! scenario loader ignores it ([`crate::scenario::strip_sweep_table`] blanks its lines, so line
+//! numbers of the rest stay right), and [`strip_sweep`] parses it beside the stripped text.
 
 use std::fmt::Write as _;
-use std::ops::Range;
 use std::path::Path;
 
 use toml_edit::{DocumentMut, Item, Key, Table, TableLike, Value};
@@ -167,11 +166,9 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// Splits a scenario's text into the scenario without its `[sweep]` table and the parsed sweep.
-///
-/// The sweep's lines are blanked (not removed), so the line numbers of the rest of the file are
-/// unchanged and errors in it still point at the right line. Text that is not valid TOML is
-/// returned unchanged, for [`Scenario::from_str_at`] to report.
+/// Splits a scenario's text into the scenario without its `[sweep]` table (as the scenario loader
+/// sees it: [`crate::scenario::strip_sweep_table`]) and the parsed sweep. Text that is not valid
+/// TOML is returned unchanged, for [`Scenario::from_str_at`] to report.
 pub fn strip_sweep(text: &str, path: &Path) -> Result<(String, Option<SweepSpec>), ScenarioError> {
     let Ok(doc) = toml_edit::Document::parse(text.to_string()) else {
         return Ok((text.to_string(), None));
@@ -185,33 +182,7 @@ pub fn strip_sweep(text: &str, path: &Path) -> Result<(String, Option<SweepSpec>
         key: Some(key),
         message,
     };
-    // The byte ranges of the sweep's parts, to blank.
-    let mut ranges = Vec::new();
-    if let Some(s) = key.span() {
-        ranges.push(s);
-    }
-    collect_spans(item, &mut ranges);
-    let mut blank = vec![false; text.matches('\n').count() + 2];
-    for r in &ranges {
-        let (a, b) = (
-            line_of(text, r.start),
-            line_of(text, r.end.saturating_sub(1).max(r.start)),
-        );
-        blank[a..=b].iter_mut().for_each(|x| *x = true);
-    }
-    let mut stripped = String::with_capacity(text.len());
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        if blank[i + 1] {
-            if line.ends_with("\r\n") {
-                stripped.push_str("\r\n");
-            } else if line.ends_with('\n') {
-                stripped.push('\n');
-            }
-        } else {
-            stripped.push_str(line);
-        }
-    }
-
+    let stripped = crate::scenario::strip_sweep_table(text);
     let key_line = key.span().map(|s| line_of(text, s.start));
     let Some(table) = item.as_table_like() else {
         return Err(err(
@@ -318,30 +289,6 @@ pub fn strip_sweep(text: &str, path: &Path) -> Result<(String, Option<SweepSpec>
         ));
     }
     Ok((stripped, Some(spec)))
-}
-
-/// Collects the spans of an item's keys, headers and values.
-fn collect_spans(item: &Item, out: &mut Vec<Range<usize>>) {
-    match item {
-        Item::None => {}
-        Item::Value(v) => out.extend(v.span()),
-        Item::Table(t) => collect_table(t, out),
-        Item::ArrayOfTables(a) => {
-            for t in a.iter() {
-                collect_table(t, out);
-            }
-        }
-    }
-}
-
-fn collect_table(t: &Table, out: &mut Vec<Range<usize>>) {
-    out.extend(t.span());
-    for (k, _) in t.iter() {
-        if let Some((key, it)) = t.get_key_value(k) {
-            out.extend(key.span());
-            collect_spans(it, out);
-        }
-    }
 }
 
 struct Cx<'a> {

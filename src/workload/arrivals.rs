@@ -12,7 +12,7 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use crate::kernel::{SimDuration, SimRng, SimTime};
-use crate::scenario::units::{Duration, Rate};
+use crate::units::{Duration, Rate};
 
 /// An arrival process as written in a scenario (`[workload] arrivals = { kind = ..., ... }`).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

@@ -12,7 +12,7 @@ use rand_distr::{Distribution, Exp, LogNormal, Normal, Pareto, Weibull};
 use serde::{Deserialize, Serialize};
 
 use crate::kernel::SimDuration;
-use crate::scenario::units::Duration;
+use crate::units::Duration;
 
 /// The standard normal quantile at 0.99, used to turn (median, p99) into lognormal σ.
 pub const Z99: f64 = 2.326_347_874_040_841;

@@ -48,7 +48,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::kernel::SimTime;
-use crate::scenario::units::Duration;
+use crate::units::Duration;
 
 /// A stage's `exit` key as written in a scenario: the probability that a request leaves the
 /// pipeline when this stage completes, possibly varying with simulated time.

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 pub use figure::{BarFigure, ErrPoint, Figure, Line, LineFigure, Panel, ScatterFigure, save};
 
 use super::tidy::{Group, Tidy, latency_quantile};
-use crate::scenario::units;
+use crate::units;
 
 /// A figure written, with a caption for the Markdown report.
 #[derive(Clone, Debug)]

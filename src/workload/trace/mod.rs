@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::kernel::{SimDuration, SimRng, SimTime};
-use crate::scenario::units::Duration;
+use crate::units::Duration;
 
 pub use azure2019::AzureFunctions2019;
 

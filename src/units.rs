@@ -3,6 +3,10 @@
 //! A bare number where a unit is needed is an error: it is the most common silent mistake in
 //! simulator configs (seconds or milliseconds?). Each type deserialises itself, so a bad value is
 //! reported by the TOML parser with its line and key.
+//!
+//! The module sits at the top of the crate, below every layer that reads user text (scenario,
+//! workload, cloud presets, report figures) and depending only on [`crate::kernel::SimDuration`]
+//! and serde. It is not part of the kernel, which parses no user input and knows no file format.
 
 use std::fmt;
 
