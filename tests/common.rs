@@ -16,7 +16,7 @@ pub fn scenario(text: &str) -> Scenario {
 
 /// Runs every policy and returns the values of `metric` per policy, one per replication.
 pub fn metric(sc: &Scenario, metric: &str) -> Vec<Vec<f64>> {
-    let r = infersim::run_scenario(sc, None, None);
+    let r = infersim::run_scenario(sc, None, None).unwrap();
     r.results
         .iter()
         .map(|runs| {

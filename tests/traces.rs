@@ -36,7 +36,7 @@ fn azure_2019_counts_are_replayed_exactly_and_in_order() {
     .unwrap();
     let mut last = 0;
     let mut n = 0;
-    for a in windowed.open(rng::from_seed(1)) {
+    for a in windowed.open(rng::from_seed(1)).map(Result::unwrap) {
         assert!(a.time.0 >= last);
         assert!(a.time.0 < 3_600_000_000_000);
         last = a.time.0;
@@ -84,7 +84,11 @@ fn llm_traces_turn_tokens_into_service_time() {
     );
     let m = s.build(traces()).unwrap();
     assert_eq!(m.records, 8_819);
-    let first = m.open(rng::from_seed(1)).next().unwrap();
+    let first = m
+        .open(rng::from_seed(1))
+        .map(Result::unwrap)
+        .next()
+        .unwrap();
     // First record: 4,808 prompt tokens and 10 generated: 4.808 s + 0.1 s.
     assert_eq!(first.time.0, 0);
     assert_eq!(first.service.unwrap().as_nanos(), 4_908_000_000);
@@ -93,7 +97,11 @@ fn llm_traces_turn_tokens_into_service_time() {
     );
     let m = s.build(traces()).unwrap();
     assert_eq!(m.records, 12_031);
-    let last = m.open(rng::from_seed(1)).last().unwrap();
+    let last = m
+        .open(rng::from_seed(1))
+        .map(Result::unwrap)
+        .last()
+        .unwrap();
     // Last timestamp 3,536,999 ms, replayed twice as fast.
     assert_eq!(last.time.0, 3_536_999_000_000 / 2);
 }
@@ -131,6 +139,7 @@ fn per_second_counts_and_generic_csv_with_functions() {
         .unwrap();
     let ts: Vec<u64> = m
         .open(rng::from_seed(1))
+        .map(Result::unwrap)
         .map(|a| a.time.0 / 1_000_000)
         .collect();
     assert_eq!(ts, vec![250, 750, 2166, 2500, 2833]);
@@ -150,6 +159,7 @@ fn per_second_counts_and_generic_csv_with_functions() {
     );
     let got: Vec<(u64, u32, u64)> = m
         .open(rng::from_seed(1))
+        .map(Result::unwrap)
         .map(|a| {
             (
                 a.time.0 / 1_000_000,
@@ -170,7 +180,7 @@ fn per_second_counts_and_generic_csv_with_functions() {
 fn pacslab_replay_matches_lambdas_cold_starts_and_instances() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/pacslab-replay.toml");
     let sc = Scenario::load(&path).unwrap();
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let mean = |m: &str| {
         r.results[0].iter().map(|x| x.get(m).unwrap()).sum::<f64>() / r.results[0].len() as f64
     };
@@ -189,7 +199,7 @@ fn pacslab_replay_matches_lambdas_cold_starts_and_instances() {
         .unwrap()
         .replace("max_lifetime = \"85m\"", "max_lifetime = \"123m\"");
     let longer = Scenario::from_str_at(&text, &path).unwrap();
-    let r2 = infersim::run_scenario(&longer, None, None);
+    let r2 = infersim::run_scenario(&longer, None, None).unwrap();
     let cold2 = r2.results[0]
         .iter()
         .map(|x| x.get("cold_starts").unwrap())
@@ -210,8 +220,8 @@ fn hybrid_histogram_dominates_fixed_ten_minutes_on_the_azure_sample() {
     let sc = Scenario::from_str_at(&text, &path).unwrap();
     let fixed = sc.policy_index("fixed-10m").unwrap();
     let hybrid = sc.policy_index("hybrid-histogram").unwrap();
-    let f = infersim::engine::run(&sc, fixed, 0);
-    let h = infersim::engine::run(&sc, hybrid, 0);
+    let f = infersim::engine::run(&sc, fixed, 0).unwrap();
+    let h = infersim::engine::run(&sc, hybrid, 0).unwrap();
     let (fc, hc) = (
         f.get("cold_start_pct_p75_functions").unwrap(),
         h.get("cold_start_pct_p75_functions").unwrap(),
@@ -288,6 +298,7 @@ fn repeated_traces_shift_each_copy_by_the_period() {
         .unwrap();
     let ts: Vec<u64> = m
         .open(rng::from_seed(1))
+        .map(Result::unwrap)
         .map(|a| a.time.0 / 1_000_000)
         .collect();
     // Last arrival at 1.5 s: period 2 s.

@@ -50,7 +50,9 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             ))
             .into());
         }
-        let r = pool.install(|| infersim::run_scenario(&sc, None, None));
+        let r = pool
+            .install(|| infersim::run_scenario(&sc, None, None))
+            .map_err(|e| UsageError(e.to_string()))?;
         current.extend(check::measure(&r));
     }
     let old = if baseline.exists() {

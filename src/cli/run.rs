@@ -77,7 +77,9 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     };
     let pool = pool(jobs)?;
     let started = std::time::Instant::now();
-    let results = pool.install(|| infersim::run_scenario(&sc, policy_index, replications));
+    let results = pool
+        .install(|| infersim::run_scenario(&sc, policy_index, replications))
+        .map_err(|e| UsageError(e.to_string()))?;
     let elapsed = started.elapsed();
     let dir = out.unwrap_or_else(|| Path::new("reports").join(&sc.name));
     write::write_atomic(&dir.join("summary.csv"), &write::summary_csv(&results))

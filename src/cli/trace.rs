@@ -70,7 +70,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             let model = spec
                 .build(Path::new("."))
                 .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
-            let stats = inspect::inspect(&model, top);
+            let stats = inspect::inspect(&model, top).map_err(|e| UsageError(e.to_string()))?;
             println!("{} ({format})", file.display());
             for (k, v) in stats.rows() {
                 println!("  {k:<20} {}", fmt(v));
