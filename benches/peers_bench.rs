@@ -78,7 +78,8 @@ fn main() {
         let mut events = Vec::new();
         for r in a.first..a.first + a.runs {
             let start = Instant::now();
-            let result = std::hint::black_box(engine::run(std::hint::black_box(&sc), 0, r));
+            let result = std::hint::black_box(engine::run(std::hint::black_box(&sc), 0, r))
+                .expect("the peer scenarios have no trace to fail");
             let s = start.elapsed().as_secs_f64();
             let work = result
                 .get("requests")

@@ -78,7 +78,7 @@ const SAMPLES: usize = 10;
 /// Counts the events and requests of one run, benchmarks the run with criterion (throughput in
 /// events), then prints events/s and requests/s from the median of the measured samples.
 fn bench_run(group: &mut BenchmarkGroup<'_, WallTime>, id: &str, sc: &Scenario, policy: usize) {
-    let first = engine::run(sc, policy, 0);
+    let first = engine::run(sc, policy, 0).expect("the bundled traces can be read");
     let events = first.get("events").expect("every run reports `events`");
     let requests = first.get("requests").expect("every run reports `requests`");
     group.throughput(Throughput::Elements(events as u64));
@@ -88,7 +88,7 @@ fn bench_run(group: &mut BenchmarkGroup<'_, WallTime>, id: &str, sc: &Scenario, 
         b.iter_custom(|iters| {
             let start = Instant::now();
             for _ in 0..iters {
-                black_box(engine::run(black_box(sc), policy, 0));
+                let _ = black_box(engine::run(black_box(sc), policy, 0));
             }
             let elapsed = start.elapsed();
             log.push((iters, elapsed));

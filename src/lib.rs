@@ -20,7 +20,7 @@
 //! kind = "all-faas"
 //! "#;
 //! let sc = Scenario::from_str_at(text, std::path::Path::new("doc.toml")).unwrap();
-//! let results = infersim::run_scenario(&sc, None, None);
+//! let results = infersim::run_scenario(&sc, None, None).unwrap();
 //! let reqs = results.results[0][0].get("requests").unwrap();
 //! assert!(reqs > 200.0 && reqs < 400.0);
 //! ```
@@ -45,12 +45,13 @@ use scenario::Scenario;
 
 /// Runs every policy (or only `policy`, an index) of `scenario` for its replications (or
 /// `replications`), in parallel. Results are ordered by policy, then replication, whatever the
-/// number of threads.
+/// number of threads. A run that fails (its arrival trace cannot be read to its end) fails the
+/// whole call with the error of the first failed run in that order.
 pub fn run_scenario(
     scenario: &Scenario,
     policy: Option<usize>,
     replications: Option<u32>,
-) -> ScenarioResults {
+) -> Result<ScenarioResults, engine::RunError> {
     let reps = replications.unwrap_or(scenario.run.replications);
     let policies: Vec<usize> = match policy {
         Some(p) => vec![p],
@@ -60,16 +61,17 @@ pub fn run_scenario(
         .iter()
         .flat_map(|&p| (0..reps).map(move |r| (p, r)))
         .collect();
-    let runs: Vec<report::RunResult> = jobs
+    let runs: Vec<Result<report::RunResult, engine::RunError>> = jobs
         .par_iter()
         .map(|&(p, r)| engine::run(scenario, p, r))
         .collect();
+    let runs = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
     let mut it = runs.into_iter();
     let results = policies
         .iter()
         .map(|_| it.by_ref().take(reps as usize).collect())
         .collect();
-    ScenarioResults {
+    Ok(ScenarioResults {
         scenario: scenario.name.clone(),
         policies: policies
             .iter()
@@ -77,5 +79,5 @@ pub fn run_scenario(
             .collect(),
         results,
         replications: (0..reps).collect(),
-    }
+    })
 }

@@ -255,3 +255,37 @@ fn planning_policies_reject_trace_driven_service() {
         "{err}"
     );
 }
+
+/// A corrupt line in a trace of any streamed format: `infersim run` stops with exit 2 and a
+/// message naming the file, the line, what is wrong and what is allowed — never a panic.
+#[test]
+fn run_reports_a_corrupt_trace_line_with_file_and_line() {
+    for case in crate::common::corrupt_traces() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(case.file), &case.corrupt).unwrap();
+        let path = dir.path().join("scenario.toml");
+        std::fs::write(&path, case.scenario()).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_infersim"))
+            .arg("run")
+            .arg(&path)
+            .args(["--no-plots", "--out"])
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", case.what);
+        assert!(!err.contains("panicked"), "{}: {err}", case.what);
+        let at = format!("{}: line {}: ", case.file, case.line);
+        assert!(
+            err.contains(&at) && err.contains(case.needle),
+            "{}: no {at:?} and {:?} in: {err}",
+            case.what,
+            case.needle
+        );
+        assert!(
+            !dir.path().join("out/summary.csv").exists(),
+            "{}",
+            case.what
+        );
+    }
+}

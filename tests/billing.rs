@@ -21,7 +21,7 @@ service = {{ kind = "constant", value = "1.2345ms" }}
 kind = "all-faas"
 "#
     ));
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let run = &r.results[0][0];
     assert_eq!(run.get("invocations"), Some(1.0));
     assert_eq!(run.get("cold_starts"), Some(1.0));
@@ -65,7 +65,7 @@ kind = "vm-fixed"
 vms = 2
 "#
         ));
-        infersim::run_scenario(&sc, None, None).results[0][0]
+        infersim::run_scenario(&sc, None, None).unwrap().results[0][0]
             .get("cost_vm_usd")
             .unwrap()
     };
@@ -102,7 +102,7 @@ interval = "10s"
 cooldown = "1h"
 "#,
     );
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let run = &r.results[0][0];
     for s in &run.samples {
         if s.time_s < 110.0 {

@@ -46,7 +46,7 @@ fn csv_with_threads(n: usize) -> Vec<u8> {
         .num_threads(n)
         .build()
         .unwrap();
-    summary_csv(&pool.install(|| infersim::run_scenario(&sc, None, None)))
+    summary_csv(&pool.install(|| infersim::run_scenario(&sc, None, None).unwrap()))
 }
 
 #[test]
@@ -64,16 +64,16 @@ fn reports_do_not_depend_on_thread_count() {
 #[test]
 fn different_seeds_give_different_results() {
     let mut sc = scenario(TEXT);
-    let a = summary_csv(&infersim::run_scenario(&sc, Some(0), Some(1)));
+    let a = summary_csv(&infersim::run_scenario(&sc, Some(0), Some(1)).unwrap());
     sc.run.seed = 100;
-    let b = summary_csv(&infersim::run_scenario(&sc, Some(0), Some(1)));
+    let b = summary_csv(&infersim::run_scenario(&sc, Some(0), Some(1)).unwrap());
     assert!(a != b);
 }
 
 #[test]
 fn every_policy_sees_the_same_requests() {
     let sc = scenario(TEXT);
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     for rep in 0..6 {
         let counts: Vec<f64> = r
             .results

@@ -65,7 +65,7 @@ replan = "60s"
 #[test]
 fn survival_per_stage_is_the_product_of_continuation_probabilities_for_every_policy() {
     let sc = scenario(FOUR_STAGES);
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let expected = [1.0, 0.4, 0.4 * 0.5, 0.4 * 0.5 * 0.75];
     for (k, &s) in expected.iter().enumerate() {
         let stage = format!("stage_s{}_entered", k + 1);
@@ -119,14 +119,14 @@ fn vms_take_no_load_before_they_boot() {
     // 100 s, so every request arriving before t = 101 s runs on a function.
     let constant = r#"{ kind = "constant", rate = "20/s" }"#;
     let sc = libra("100s", constant, "");
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     for p in ["libra", "serflow"] {
         assert_eq!(get(&r, p, 0, "stage_req_vm_share"), 0.0, "{p}");
         assert!(get(&r, p, 0, "vms_launched") >= 1.0, "{p} launched no VM");
     }
     // Once booted, they take the share.
     let sc = libra("600s", constant, "");
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     for p in ["libra", "serflow"] {
         assert!(get(&r, p, 0, "stage_req_vm_share") > 0.6, "{p}");
         for s in &r.results[r.policies.iter().position(|n| n == p).unwrap()][0].samples {
@@ -142,7 +142,7 @@ fn vm_bills_include_the_boot_and_the_minimum() {
     // One VM launched at t = 1 s (share 20 req/s at 16 req/s per VM: 2 VMs), booting for
     // 100 s and billed from launch to the end of the run, rounded up to whole seconds.
     let sc = libra("600s", r#"{ kind = "constant", rate = "20/s" }"#, "");
-    let r = infersim::run_scenario(&sc, Some(0), None);
+    let r = infersim::run_scenario(&sc, Some(0), None).unwrap();
     let end = get(&r, "libra", 0, "end_time_s");
     let billed = 2.0 * (end - 1.0).ceil();
     assert_eq!(get(&r, "libra", 0, "vms_launched"), 2.0);
@@ -161,7 +161,7 @@ fn vm_bills_include_the_boot_and_the_minimum() {
         &format!(r#"{{ kind = "timestamps", times = [{times}] }}"#),
         r#"update_interval = "30s""#,
     );
-    let r = infersim::run_scenario(&sc, Some(0), None);
+    let r = infersim::run_scenario(&sc, Some(0), None).unwrap();
     assert_eq!(get(&r, "libra", 0, "vms_launched"), 1.0);
     assert_eq!(get(&r, "libra", 0, "vm_billed_hours") * 3600.0, 60.0);
     assert!((get(&r, "libra", 0, "cost_vm_usd") - 60.0 * price).abs() < 1e-12);
@@ -208,7 +208,7 @@ fn activations_move_only_when_the_next_stage_runs_elsewhere() {
     // Functions: every hand-off compresses 200 KB (2 ms at 100 MB/s) and sends 50 KB over
     // the payload link (10 ms + 5 ms), and pays 50 KB × $0.09/GB + $0.0000035.
     let sc = two_stage("[[policy]]\nkind = \"all-faas\"");
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let lat = get(&r, "all-faas", 0, "latency_mean_s");
     assert!(
         (lat - (0.040 + 0.002 + 0.015 + 0.060)).abs() < 1e-6,
@@ -219,7 +219,7 @@ fn activations_move_only_when_the_next_stage_runs_elsewhere() {
     assert!((get(&r, "all-faas", 0, "cost_transfer_usd") - n * per).abs() < 1e-9);
     // One VM pool: both stages in the same process, nothing moves.
     let sc = two_stage("[[policy]]\nkind = \"vm-fixed\"\nvms = 4");
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let lat = get(&r, "vm-fixed", 0, "latency_mean_s");
     // A c6i.large slot is one vCPU: the services are as written, plus any queueing.
     assert!((0.100 - 1e-9..0.101).contains(&lat), "{lat}");
@@ -289,7 +289,7 @@ fn libra_sizes_the_fleet_from_the_ewma_share() {
     let sc = libra("900s", r#"{ kind = "constant", rate = "150/s" }"#, "");
     let mut sc = sc;
     sc.run.warmup = infersim::kernel::SimDuration::from_secs(120);
-    let r = infersim::run_scenario(&sc, Some(0), None);
+    let r = infersim::run_scenario(&sc, Some(0), None).unwrap();
     assert_eq!(get(&r, "libra", 0, "vms_launched"), 10.0);
     let share = get(&r, "libra", 0, "stage_req_vm_share");
     assert!((share - 0.8).abs() < 0.002, "{share}");
@@ -307,7 +307,7 @@ fn libra_reproduces_its_papers_claims_in_its_own_setting() {
     // LIBRA (IC2E 2021): > 85 % fewer SLA violations than threshold autoscaling, and cheaper
     // than all-serverless.
     let sc = bundled("early-exit-libra.toml");
-    let r = infersim::run_scenario(&sc, None, Some(2));
+    let r = infersim::run_scenario(&sc, None, Some(2)).unwrap();
     let (libra, vm, faas) = (
         mean(&r, "libra", "slo_violation_rate"),
         mean(&r, "all-vm", "slo_violation_rate"),
@@ -325,7 +325,7 @@ fn serflow_costs_at_least_23_percent_less_than_libra_and_the_gap_grows_with_exit
     let mut gap = Vec::new();
     for exit in [0.3, 0.7, 0.9] {
         sc.stages[0].exit = infersim::workload::ExitModel::constant(exit);
-        let r = infersim::run_scenario(&sc, None, Some(1));
+        let r = infersim::run_scenario(&sc, None, Some(1)).unwrap();
         let (s, l) = (
             mean(&r, "serflow", "cost_total_usd"),
             mean(&r, "libra", "cost_total_usd"),
@@ -372,7 +372,7 @@ fn branchynet_table_sets_the_exit_probabilities() {
         &stage.repeat(3),
         "[exits]\ntable = \"branchynet\"\nnetwork = \"B-AlexNet\"\nthresholds = [0.0001, 0.01]",
     );
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     for (k, expected) in [(2, 1.0 - 0.4361), (3, 0.2643)] {
         let frac: Vec<f64> = (0..8)
             .map(|i| {
@@ -399,7 +399,7 @@ service = { kind = "constant", value = "5ms" }
 "#,
         "",
     );
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let frac: Vec<f64> = (0..8)
         .map(|i| get(&r, "all-faas", i, "stage_a_exited") / get(&r, "all-faas", i, "requests"))
         .collect();
@@ -421,7 +421,7 @@ fn tasks_queued_at_a_pool_whose_vms_are_all_retired_go_to_functions() {
     if let infersim::policy::PolicyConfig::Libra(l) = &mut sc.policies[0] {
         l.capacity_per_vm = Some(100.0);
     }
-    let r = infersim::run_scenario(&sc, Some(0), None);
+    let r = infersim::run_scenario(&sc, Some(0), None).unwrap();
     assert_eq!(
         get(&r, "libra", 0, "completed"),
         get(&r, "libra", 0, "requests")

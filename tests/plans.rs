@@ -36,7 +36,7 @@ kind = "all-faas"
 #[test]
 fn surviving_fraction_is_the_product_of_continuation_probabilities() {
     let sc = scenario(THREE_STAGES);
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let frac = |stage: &str| -> Vec<f64> {
         r.results[0]
             .iter()
@@ -117,7 +117,7 @@ fn fan_out_five_quorum_three_completes_at_the_third_order_statistic() {
 fn cancelled_stragglers_are_billed_in_full_on_faas_and_aborted_on_vms() {
     // FaaS: all five invocations run to completion: 5 × E[X] = 5 s of 1769 MB per request.
     let sc = scenario(&fanout("[[policy]]\nkind = \"all-faas\""));
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let per_request: Vec<f64> = r.results[0]
         .iter()
         .map(|run| {
@@ -136,7 +136,7 @@ fn cancelled_stragglers_are_billed_in_full_on_faas_and_aborted_on_vms() {
     // VM: the two stragglers are aborted at the third completion:
     // busy time = X(1) + X(2) + X(3) + 2·X(3) = 0.2 + 0.45 + 0.7833 + 2·0.7833 = 3.0 s.
     let sc = scenario(&fanout("[[policy]]\nkind = \"vm-fixed\"\nvms = 1"));
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let busy: Vec<f64> = r.results[0]
         .iter()
         .map(|run| run.get("vm_busy_slot_s").unwrap() / run.get("requests").unwrap())
@@ -180,7 +180,7 @@ service = {{ kind = "constant", value = "10ms" }}
         ("[[policy]]\nkind = \"vm-fixed\"\nvms = 1", 3.0),
     ] {
         let sc = scenario(&text(policy));
-        let run = &infersim::run_scenario(&sc, None, None).results[0][0];
+        let run = &infersim::run_scenario(&sc, None, None).unwrap().results[0][0];
         let n = run.get("requests").unwrap();
         assert_eq!(run.get("storage_puts").unwrap(), puts * n, "{policy}");
         assert_eq!(run.get("storage_gets").unwrap(), 3.0 * n, "{policy}");

@@ -81,7 +81,7 @@ fn m_m_8_matches_erlang_c() {
         20,
     ));
     let (p_wait, wq) = erlang_c(8, lambda, mu);
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let get = |m: &str| -> Vec<f64> { r.results[0].iter().map(|x| x.get(m).unwrap()).collect() };
     assert_in_ci("M/M/8 mean wait", &get("wait_mean_s"), wq);
     // P(wait) = 0.7015: the share of customers that find all 8 servers busy.
@@ -152,7 +152,7 @@ service = { kind = "weibull", scale = "300ms", shape = 0.8 }
 kind = "all-faas"
 "#,
     );
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let diffs: Vec<f64> = r.results[0]
         .iter()
         .map(|run| {
@@ -205,7 +205,7 @@ fn erlang_b(c: u32, a: f64) -> f64 {
 fn concurrency_limit_with_drop_is_an_erlang_b_loss_system() {
     let (c, a) = (4, 3.0);
     let sc = scenario(&faas_limited(c, a, r#"{ kind = "drop" }"#));
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let blocked: Vec<f64> = r.results[0]
         .iter()
         .map(|run| run.get("dropped").unwrap() / run.get("requests").unwrap())

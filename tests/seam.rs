@@ -12,7 +12,7 @@ const GB_S: f64 = 0.000_016_666_7;
 const FEE: f64 = 0.000_000_2;
 
 fn run(text: &str) -> RunResult {
-    infersim::engine::run(&scenario(text), 0, 0)
+    infersim::engine::run(&scenario(text), 0, 0).expect("the run reads no trace")
 }
 
 fn get(r: &RunResult, name: &str) -> f64 {

@@ -496,3 +496,82 @@ fn bad_sweep_keys_name_the_file_line_and_key() {
         }
     }
 }
+
+/// A sweep whose trace breaks after planning: the failed runs are not journaled as done, the
+/// command exits 2 naming the file and line, and `--resume` with the trace repaired runs just
+/// the missing runs.
+#[test]
+fn a_run_whose_trace_breaks_is_not_journaled_and_resume_reruns_it() {
+    use infersim::sweep::{self, SweepError, journal};
+    let dir = tempfile::tempdir().unwrap();
+    let good = "1\n2\n3\n2\n1\n";
+    std::fs::write(dir.path().join("a.txt"), good).unwrap();
+    std::fs::write(dir.path().join("b.txt"), good).unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        r#"name = "trace-sweep"
+[run]
+horizon = "30s"
+replications = 2
+[workload]
+arrivals = { kind = "trace", format = "per-second-counts", path = "a.txt" }
+[[stage]]
+service = { kind = "constant", value = "10ms" }
+[[policy]]
+kind = "all-faas"
+[sweep]
+"workload.arrivals.path" = ["a.txt", "b.txt"]
+"#,
+    )
+    .unwrap();
+    let plan = Plan::new(&scenario, None, None).unwrap();
+    assert_eq!(plan.runs.len(), 4);
+    // Point 1 (b.txt) breaks at line 4 once the plan is made.
+    std::fs::write(dir.path().join("b.txt"), "1\n2\n3\nfour\n1\n").unwrap();
+    let out = dir.path().join("out");
+    let opts = sweep::Options {
+        out: out.clone(),
+        ..Default::default()
+    };
+    let e = sweep::execute(&plan, &opts).unwrap_err();
+    assert!(matches!(e, SweepError::Run { .. }), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("(point 1, policy all-faas, replication")
+            && text.contains("b.txt: line 4: \"four\" is not a non-negative integer count"),
+        "{text}"
+    );
+    let done = journal::read(&out.join(journal::FILE)).unwrap();
+    assert!(
+        done.blocks.keys().all(|&id| plan.runs[id].point == 0),
+        "a failed run was journaled: {:?}",
+        done.blocks.keys()
+    );
+    assert!(!out.join("results.csv").exists());
+    // The command line says the same, with exit 2.
+    let cli = bin()
+        .args(["sweep", "--resume", "--out"])
+        .arg(&out)
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&cli.stderr);
+    // (Planned again, the broken file is now caught when the scenario is loaded.)
+    assert_eq!(cli.status.code(), Some(2), "{err}");
+    assert!(err.contains("b.txt: line 4: "), "{err}");
+    // Repaired: --resume runs only what is missing.
+    std::fs::write(dir.path().join("b.txt"), good).unwrap();
+    let resumed = sweep::execute(
+        &plan,
+        &sweep::Options {
+            out: out.clone(),
+            resume: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(resumed.skipped, done.blocks.len());
+    assert_eq!(resumed.ran, 4 - done.blocks.len());
+    assert!(out.join("results.csv").exists());
+}

@@ -36,7 +36,7 @@ fn azure_2019_counts_are_replayed_exactly_and_in_order() {
     .unwrap();
     let mut last = 0;
     let mut n = 0;
-    for a in windowed.open(rng::from_seed(1)) {
+    for a in windowed.open(rng::from_seed(1)).map(Result::unwrap) {
         assert!(a.time.0 >= last);
         assert!(a.time.0 < 3_600_000_000_000);
         last = a.time.0;
@@ -84,7 +84,11 @@ fn llm_traces_turn_tokens_into_service_time() {
     );
     let m = s.build(traces()).unwrap();
     assert_eq!(m.records, 8_819);
-    let first = m.open(rng::from_seed(1)).next().unwrap();
+    let first = m
+        .open(rng::from_seed(1))
+        .map(Result::unwrap)
+        .next()
+        .unwrap();
     // First record: 4,808 prompt tokens and 10 generated: 4.808 s + 0.1 s.
     assert_eq!(first.time.0, 0);
     assert_eq!(first.service.unwrap().as_nanos(), 4_908_000_000);
@@ -93,7 +97,11 @@ fn llm_traces_turn_tokens_into_service_time() {
     );
     let m = s.build(traces()).unwrap();
     assert_eq!(m.records, 12_031);
-    let last = m.open(rng::from_seed(1)).last().unwrap();
+    let last = m
+        .open(rng::from_seed(1))
+        .map(Result::unwrap)
+        .last()
+        .unwrap();
     // Last timestamp 3,536,999 ms, replayed twice as fast.
     assert_eq!(last.time.0, 3_536_999_000_000 / 2);
 }
@@ -131,6 +139,7 @@ fn per_second_counts_and_generic_csv_with_functions() {
         .unwrap();
     let ts: Vec<u64> = m
         .open(rng::from_seed(1))
+        .map(Result::unwrap)
         .map(|a| a.time.0 / 1_000_000)
         .collect();
     assert_eq!(ts, vec![250, 750, 2166, 2500, 2833]);
@@ -150,6 +159,7 @@ fn per_second_counts_and_generic_csv_with_functions() {
     );
     let got: Vec<(u64, u32, u64)> = m
         .open(rng::from_seed(1))
+        .map(Result::unwrap)
         .map(|a| {
             (
                 a.time.0 / 1_000_000,
@@ -170,7 +180,7 @@ fn per_second_counts_and_generic_csv_with_functions() {
 fn pacslab_replay_matches_lambdas_cold_starts_and_instances() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/pacslab-replay.toml");
     let sc = Scenario::load(&path).unwrap();
-    let r = infersim::run_scenario(&sc, None, None);
+    let r = infersim::run_scenario(&sc, None, None).unwrap();
     let mean = |m: &str| {
         r.results[0].iter().map(|x| x.get(m).unwrap()).sum::<f64>() / r.results[0].len() as f64
     };
@@ -189,7 +199,7 @@ fn pacslab_replay_matches_lambdas_cold_starts_and_instances() {
         .unwrap()
         .replace("max_lifetime = \"85m\"", "max_lifetime = \"123m\"");
     let longer = Scenario::from_str_at(&text, &path).unwrap();
-    let r2 = infersim::run_scenario(&longer, None, None);
+    let r2 = infersim::run_scenario(&longer, None, None).unwrap();
     let cold2 = r2.results[0]
         .iter()
         .map(|x| x.get("cold_starts").unwrap())
@@ -210,8 +220,8 @@ fn hybrid_histogram_dominates_fixed_ten_minutes_on_the_azure_sample() {
     let sc = Scenario::from_str_at(&text, &path).unwrap();
     let fixed = sc.policy_index("fixed-10m").unwrap();
     let hybrid = sc.policy_index("hybrid-histogram").unwrap();
-    let f = infersim::engine::run(&sc, fixed, 0);
-    let h = infersim::engine::run(&sc, hybrid, 0);
+    let f = infersim::engine::run(&sc, fixed, 0).unwrap();
+    let h = infersim::engine::run(&sc, hybrid, 0).unwrap();
     let (fc, hc) = (
         f.get("cold_start_pct_p75_functions").unwrap(),
         h.get("cold_start_pct_p75_functions").unwrap(),
@@ -288,8 +298,125 @@ fn repeated_traces_shift_each_copy_by_the_period() {
         .unwrap();
     let ts: Vec<u64> = m
         .open(rng::from_seed(1))
+        .map(Result::unwrap)
         .map(|a| a.time.0 / 1_000_000)
         .collect();
     // Last arrival at 1.5 s: period 2 s.
     assert_eq!(ts, vec![500, 1500, 2500, 3500, 4500, 5500]);
+}
+
+/// A trace that breaks after the scenario was loaded (the file changed under the run): the run
+/// fails with the file and the line, for every streamed format, instead of ending the trace
+/// there as if it were complete.
+#[test]
+fn a_trace_that_breaks_after_loading_fails_the_run_at_its_line() {
+    use infersim::engine::RunError;
+    for case in crate::common::corrupt_traces() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(case.file);
+        std::fs::write(&file, &case.valid).unwrap();
+        let sc = Scenario::from_str_at(&case.scenario(), &dir.path().join("s.toml"))
+            .unwrap_or_else(|e| panic!("{}: {e}", case.what));
+        let ok = infersim::run_scenario(&sc, None, None)
+            .unwrap_or_else(|e| panic!("{}: the valid trace fails: {e}", case.what));
+        assert!(ok.results[0][0].get("requests").unwrap() > 0.0);
+        std::fs::write(&file, &case.corrupt).unwrap();
+        let e = infersim::run_scenario(&sc, None, None).unwrap_err();
+        let RunError::Trace(t) = &e else {
+            panic!("{}: not a trace error: {e}", case.what);
+        };
+        assert_eq!(t.path(), file, "{}", case.what);
+        assert_eq!(t.line(), Some(case.line), "{}: {e}", case.what);
+        assert!(t.message().contains(case.needle), "{}: {e}", case.what);
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!("{}: line {}: ", file.display(), case.line)),
+            "{}: {text}",
+            case.what
+        );
+        // One run of any policy alone fails the same way; so does the stream itself, which
+        // then ends.
+        for policy in 0..sc.policies.len() {
+            let one = infersim::engine::run(&sc, policy, 1).unwrap_err();
+            assert_eq!(one, e, "{}", case.what);
+        }
+        let infersim::workload::ArrivalModel::Trace(model) = &sc.arrivals else {
+            panic!("a trace scenario");
+        };
+        let mut stream = model.open(rng::from_seed(1));
+        let err = stream.find_map(Result::err).expect("an error");
+        assert_eq!(err.line(), Some(case.line), "{}", case.what);
+        assert!(stream.next().is_none(), "{}: the stream ends", case.what);
+    }
+}
+
+/// A trace deleted after loading: the run fails naming the file (it does not replay nothing).
+#[test]
+fn a_trace_that_cannot_be_opened_at_run_time_fails_the_run() {
+    for case in crate::common::corrupt_traces() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(case.file);
+        std::fs::write(&file, &case.valid).unwrap();
+        let sc = Scenario::from_str_at(&case.scenario(), &dir.path().join("s.toml")).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        let e = infersim::run_scenario(&sc, None, None).unwrap_err();
+        let infersim::engine::RunError::Trace(t) = &e else {
+            panic!("{}: not a trace error: {e}", case.what);
+        };
+        assert_eq!((t.path(), t.line()), (file.as_path(), None), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}: cannot open the trace: ", file.display())),
+            "{e}"
+        );
+    }
+}
+
+/// A repeated trace stops at the first error: no later copy is replayed after it.
+#[test]
+fn a_read_error_ends_a_repeated_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.txt"), "1\n1\n1\n").unwrap();
+    let m = spec(r#"{ format = "per-second-counts", path = "c.txt", repeat = 3 }"#)
+        .build(dir.path())
+        .unwrap();
+    std::fs::write(dir.path().join("c.txt"), "1\nx\n1\n").unwrap();
+    let items: Vec<_> = m.open(rng::from_seed(1)).collect();
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(items[0].is_ok());
+    let e = items[1].as_ref().unwrap_err();
+    assert_eq!(e.line(), Some(2));
+    assert!(
+        e.to_string()
+            .contains("c.txt: line 2: \"x\" is not a non-negative integer count")
+    );
+}
+
+/// CSV line numbers count blank lines and a last line without a line break.
+#[test]
+fn csv_errors_name_the_physical_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = |text: &[u8]| {
+        std::fs::write(dir.path().join("t.csv"), text).unwrap();
+        spec(r#"{ format = "csv", path = "t.csv", time_column = "t", time_unit = "s" }"#)
+            .build(dir.path())
+            .unwrap_err()
+    };
+    let e = build(b"t,f\n1,a\n\n\n3,b\n2,c\n");
+    assert!(e.contains("t.csv: line 6: ") && e.contains("sorted"), "{e}");
+    let e = build(b"t,f\n1,a\n\n3,\xffb\n");
+    assert!(
+        e.contains("t.csv: line 4: field 2 is not valid UTF-8"),
+        "{e}"
+    );
+    let e = build(b"t,f\n1,a\n2,b\nlater,c");
+    assert!(
+        e.contains("t.csv: line 4: time \"later\" is not a number"),
+        "{e}"
+    );
+    let e = build(b"t,f\n1,a\n2,b,c\n");
+    assert!(
+        e.contains("t.csv: line 3: 3 fields, but the header has 2"),
+        "{e}"
+    );
 }

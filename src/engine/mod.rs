@@ -8,6 +8,7 @@
 //! Arrivals come from a sorted stream merged beside the event heap.
 
 mod arena;
+mod error;
 mod events;
 mod finish;
 mod group;
@@ -30,17 +31,22 @@ use crate::scenario::Scenario;
 use crate::workload::batch::{Batcher, Member};
 use crate::workload::trace::Arrival;
 use arena::Arena;
+pub use error::RunError;
 pub use events::Event;
 use latency::Latencies;
 use request::{Loc, NO_FUNCTION, NO_LAW, Request, Task, TaskState};
 use source::Source;
 
-/// Runs policy `policy` of `scenario` for replication `replication`.
-pub fn run(scenario: &Scenario, policy: usize, replication: u32) -> RunResult {
+/// Runs policy `policy` of `scenario` for replication `replication`; fails when the arrival trace
+/// cannot be read to its end (the run stops at the first error).
+pub fn run(scenario: &Scenario, policy: usize, replication: u32) -> Result<RunResult, RunError> {
     let planner = Planner::for_scenario(scenario);
     let mut sim = Sim::new(scenario, &planner, policy, replication);
     sim.run();
-    sim.finish()
+    if let Some(e) = sim.arrivals.take_error() {
+        return Err(e.into());
+    }
+    Ok(sim.finish())
 }
 
 /// A policy's view of the simulation, built from disjoint fields so the policy can be
@@ -365,11 +371,15 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Takes the next arrival from the source (none from the horizon on).
+    /// Takes the next arrival from the source (none from the horizon on). A trace read error
+    /// ends the run: the horizon is pulled in to now, so only what is in flight drains.
     #[inline(always)]
     fn fetch_arrival(&mut self) {
         self.next_arrival = self.arrivals.next().filter(|a| a.time < self.horizon);
         self.next_arrival_time = self.next_arrival.map_or(SimTime::MAX, |a| a.time);
+        if self.next_arrival.is_none() && self.arrivals.failed() {
+            self.horizon = self.now();
+        }
     }
 
     /// True when arrivals are over and nothing is in flight: only timers remain.

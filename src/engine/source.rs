@@ -1,7 +1,7 @@
 //! Where arrivals come from: a synthetic process drawn ahead in sorted blocks, or a trace stream.
 
 use crate::kernel::{SimRng, SimTime};
-use crate::workload::trace::Arrival;
+use crate::workload::trace::{Arrival, ArrivalStream, TraceError};
 use crate::workload::{ArrivalModel, Arrivals};
 
 /// Where arrivals come from: a synthetic process, drawn ahead in blocks (the fast path), or any
@@ -18,7 +18,11 @@ pub(super) enum Source {
         block: Vec<SimTime>,
         next: usize,
     },
-    Stream(Box<dyn Iterator<Item = Arrival> + Send>),
+    /// A trace stream; a read error ends it and is kept for the engine to report.
+    Stream {
+        arrivals: ArrivalStream,
+        error: Option<TraceError>,
+    },
 }
 
 /// Arrival times drawn ahead per block.
@@ -27,7 +31,10 @@ const BLOCK: usize = 256;
 impl Source {
     pub(super) fn new(model: &ArrivalModel, rng: SimRng) -> Self {
         match model {
-            ArrivalModel::Trace(_) => Source::Stream(model.open(rng)),
+            ArrivalModel::Trace(_) => Source::Stream {
+                arrivals: model.open(rng),
+                error: None,
+            },
             other => Source::Synthetic {
                 process: Arrivals::new(other.clone(), rng),
                 block: Vec::with_capacity(BLOCK),
@@ -56,7 +63,27 @@ impl Source {
                     service: None,
                 })
             }
-            Source::Stream(s) => s.next(),
+            Source::Stream { arrivals, error } => match arrivals.next()? {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    *error = Some(e);
+                    None
+                }
+            },
+        }
+    }
+
+    /// True when a read error ended the stream (the run cannot be completed).
+    #[cold]
+    pub(super) fn failed(&self) -> bool {
+        matches!(self, Source::Stream { error: Some(_), .. })
+    }
+
+    /// The read error that ended the stream, if any.
+    pub(super) fn take_error(&mut self) -> Option<TraceError> {
+        match self {
+            Source::Stream { error, .. } => error.take(),
+            Source::Synthetic { .. } => None,
         }
     }
 

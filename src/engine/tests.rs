@@ -31,7 +31,7 @@ fn scenario(text: &str) -> Scenario {
 
 /// Runs policy `policy` of the scenario, replication 0.
 fn run_policy(text: &str, policy: usize) -> RunResult {
-    super::run(&scenario(text), policy, 0)
+    super::run(&scenario(text), policy, 0).expect("the run reads no trace")
 }
 
 fn run0(text: &str) -> RunResult {

@@ -57,6 +57,14 @@ pub enum SweepError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A run could not be completed (its arrival trace could not be read to its end).
+    #[error("{run}: {source}")]
+    Run {
+        /// The run, as [`Plan::describe`] gives it.
+        run: String,
+        /// The cause.
+        source: crate::engine::RunError,
+    },
     /// A file did not have the expected content.
     #[error("{path}: {message}")]
     Corrupt {

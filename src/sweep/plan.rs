@@ -208,8 +208,9 @@ impl Plan {
         results_header(&self.params)
     }
 
-    /// Runs run `id` (a pure function of the plan and the id).
-    pub fn run(&self, id: usize) -> RunResult {
+    /// Runs run `id` (a pure function of the plan and the id); fails when its arrival trace
+    /// cannot be read to its end.
+    pub fn run(&self, id: usize) -> Result<RunResult, crate::engine::RunError> {
         let k = self.runs[id];
         crate::engine::run(&self.points[k.point].scenario, k.policy, k.replication)
     }

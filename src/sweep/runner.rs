@@ -252,7 +252,11 @@ pub fn execute(plan: &Plan, opts: &Options) -> Result<Outcome, SweepError> {
     let shared = Mutex::new((writer, Blocks::new()));
     todo.par_iter()
         .try_for_each(|&id| -> Result<(), SweepError> {
-            let result = plan.run(id);
+            // A failed run is not journaled: `--resume` runs it again.
+            let result = plan.run(id).map_err(|source| SweepError::Run {
+                run: plan.describe(id),
+                source,
+            })?;
             let rows = plan.rows(id, &result);
             let mut g = shared.lock().unwrap_or_else(|e| e.into_inner());
             g.0.append(id, &rows)?;

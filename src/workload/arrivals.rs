@@ -202,20 +202,20 @@ impl ArrivalModel {
     }
 
     /// Opens the process for one run: synthetic processes and traces alike yield
-    /// [`Arrival`](crate::workload::trace::Arrival)s in time order.
-    pub fn open(
-        &self,
-        rng: SimRng,
-    ) -> Box<dyn Iterator<Item = crate::workload::trace::Arrival> + Send> {
+    /// [`Arrival`](crate::workload::trace::Arrival)s in time order; only a trace can fail (a
+    /// file that cannot be read to its end), with one error that ends the stream.
+    pub fn open(&self, rng: SimRng) -> crate::workload::trace::ArrivalStream {
         match self {
             ArrivalModel::Trace(t) => t.open(rng),
             other => {
                 let mut a = Arrivals::new(other.clone(), rng);
                 Box::new(std::iter::from_fn(move || {
-                    a.next_time().map(|time| crate::workload::trace::Arrival {
-                        time,
-                        class: 0,
-                        service: None,
+                    a.next_time().map(|time| {
+                        Ok(crate::workload::trace::Arrival {
+                            time,
+                            class: 0,
+                            service: None,
+                        })
                     })
                 }))
             }

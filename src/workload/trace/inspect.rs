@@ -3,7 +3,7 @@
 
 use hdrhistogram::Histogram;
 
-use super::{Arrival, TraceModel};
+use super::{Arrival, TraceError, TraceModel};
 use crate::kernel::rng;
 
 /// What `inspect` reports.
@@ -29,8 +29,8 @@ pub struct TraceStats {
     pub functions_invoked: usize,
 }
 
-/// Streams the trace once and summarises it.
-pub fn inspect(model: &TraceModel, top: usize) -> TraceStats {
+/// Streams the trace once and summarises it; fails if the trace cannot be read to its end.
+pub fn inspect(model: &TraceModel, top: usize) -> Result<TraceStats, TraceError> {
     let mut n = 0u64;
     let (mut first, mut last) = (None, 0u64);
     let (mut sec, mut sec_count, mut peak_s) = (u64::MAX, 0u64, 0u64);
@@ -39,12 +39,12 @@ pub fn inspect(model: &TraceModel, top: usize) -> TraceStats {
     let (mut gaps, mut mean, mut m2) = (0u64, 0.0f64, 0.0f64);
     let mut service = Histogram::<u64>::new(3).expect("valid precision");
     let mut per_class = vec![0u64; model.classes.len().max(1)];
-    for Arrival {
-        time,
-        class,
-        service: s,
-    } in model.open(rng::from_seed(1))
-    {
+    for arrival in model.open(rng::from_seed(1)) {
+        let Arrival {
+            time,
+            class,
+            service: s,
+        } = arrival?;
         let t = time.0;
         n += 1;
         if first.is_none() {
@@ -100,7 +100,7 @@ pub fn inspect(model: &TraceModel, top: usize) -> TraceStats {
     let functions_invoked = classes.len();
     classes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     classes.truncate(top);
-    TraceStats {
+    Ok(TraceStats {
         requests: n,
         span_s,
         mean_rate_rps: if span_s > 0.0 {
@@ -114,7 +114,7 @@ pub fn inspect(model: &TraceModel, top: usize) -> TraceStats {
         service_s,
         top_functions: classes,
         functions_invoked,
-    }
+    })
 }
 
 impl TraceStats {

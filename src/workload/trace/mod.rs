@@ -5,9 +5,11 @@
 //! once at load time ([`TraceSpec::build`]: the whole file is scanned for format errors, order
 //! and emptiness, and the functions it names become request classes); each run then opens a
 //! fresh reader ([`TraceModel::open`]). Time can be windowed (`start`, `end`, relative to the
-//! first record) and scaled (`speed`).
+//! first record) and scaled (`speed`). A reader that cannot go on (the file cannot be opened or
+//! read any more, or a line no longer parses) yields a [`TraceError`] and ends.
 
 mod azure2019;
+mod error;
 mod formats;
 pub mod inspect;
 
@@ -20,6 +22,10 @@ use crate::kernel::{SimDuration, SimRng, SimTime};
 use crate::units::Duration;
 
 pub use azure2019::AzureFunctions2019;
+pub use error::TraceError;
+
+/// The arrivals of one run, in time order; an error ends the stream (nothing follows it).
+pub type ArrivalStream = Box<dyn Iterator<Item = Result<Arrival, TraceError>> + Send>;
 
 /// One arrival: when, which function (request class), and the service time the trace gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -360,8 +366,9 @@ fn single() -> Class {
 
 impl TraceModel {
     /// Opens a reader for one run; `rng` spreads counts within bins and draws durations.
-    /// Repeated traces chain their copies, each shifted by the period.
-    pub fn open(&self, rng: SimRng) -> Box<dyn Iterator<Item = Arrival> + Send> {
+    /// Repeated traces chain their copies, each shifted by the period. A file that cannot be
+    /// opened or read to its end yields one error, which ends the stream.
+    pub fn open(&self, rng: SimRng) -> ArrivalStream {
         if self.repeat <= 1 {
             return self.open_once(rng);
         }
@@ -373,10 +380,18 @@ impl TraceModel {
         let mut current = model.open_once(rng.clone());
         Box::new(std::iter::from_fn(move || {
             loop {
-                if let Some(mut a) = current.next() {
-                    a.time.0 += offset;
-                    last = a.time.0;
-                    return Some(a);
+                match current.next() {
+                    Some(Ok(mut a)) => {
+                        a.time.0 += offset;
+                        last = a.time.0;
+                        return Some(Ok(a));
+                    }
+                    Some(Err(e)) => {
+                        copy = model.repeat;
+                        current = Box::new(std::iter::empty());
+                        return Some(Err(e));
+                    }
+                    None => {}
                 }
                 copy += 1;
                 if copy >= model.repeat {
@@ -395,11 +410,11 @@ impl TraceModel {
         }))
     }
 
-    fn open_once(&self, rng: SimRng) -> Box<dyn Iterator<Item = Arrival> + Send> {
+    fn open_once(&self, rng: SimRng) -> ArrivalStream {
         let w = self.window;
         match &self.kind {
             Kind::Azure(az, spread) => {
-                Box::new(azure2019::Stream::new(az.clone(), *spread, w, rng))
+                Box::new(azure2019::Stream::new(az.clone(), *spread, w, rng).map(Ok))
             }
             Kind::Counts(path, spread) => formats::counts_stream(path, *spread, w, rng),
             Kind::Llm(path, cost) => formats::llm_stream(path, *cost, w),
@@ -408,10 +423,12 @@ impl TraceModel {
             Kind::Sorted(offsets) => {
                 let offsets = offsets.clone();
                 Box::new((0..offsets.len()).filter_map(move |i| {
-                    w.map(offsets[i]).map(|time| Arrival {
-                        time,
-                        class: 0,
-                        service: None,
+                    w.map(offsets[i]).map(|time| {
+                        Ok(Arrival {
+                            time,
+                            class: 0,
+                            service: None,
+                        })
                     })
                 }))
             }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -9,6 +10,15 @@ use clap::Subcommand;
 use infersim::report::write::write_atomic;
 use infersim::workload::fit::fit_all;
 use infersim::workload::trace::{TraceSpec, inspect};
+
+use super::common::UsageError;
+
+// The subcommand's about text is the doc comment of its variant in `main.rs`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: TraceCommand,
+}
 
 /// Trace tools.
 #[derive(Subcommand)]
@@ -46,19 +56,9 @@ pub enum TraceCommand {
     },
 }
 
-/// Bad input: exit 2 with the message.
-#[derive(Debug)]
-pub struct BadInput(pub String);
-impl std::fmt::Display for BadInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for BadInput {}
-
 /// Runs a trace subcommand.
-pub fn run(cmd: TraceCommand) -> anyhow::Result<()> {
-    match cmd {
+pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
         TraceCommand::Inspect {
             file,
             format,
@@ -69,8 +69,8 @@ pub fn run(cmd: TraceCommand) -> anyhow::Result<()> {
             let spec = trace_spec(&file, &format, &set)?;
             let model = spec
                 .build(Path::new("."))
-                .map_err(|e| BadInput(format!("{}: {e}", file.display())))?;
-            let stats = inspect::inspect(&model, top);
+                .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+            let stats = inspect::inspect(&model, top).map_err(|e| UsageError(e.to_string()))?;
             println!("{} ({format})", file.display());
             for (k, v) in stats.rows() {
                 println!("  {k:<20} {}", fmt(v));
@@ -101,7 +101,7 @@ pub fn run(cmd: TraceCommand) -> anyhow::Result<()> {
                 )?;
                 println!("wrote {}/{{inspect,top_functions}}.csv", dir.display());
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         TraceCommand::Fit { file, column, unit } => {
             let scale = match unit.as_deref() {
@@ -111,7 +111,7 @@ pub fn run(cmd: TraceCommand) -> anyhow::Result<()> {
                 Some("ms") => 1e-3,
                 Some("s") => 1.0,
                 Some(other) => {
-                    return Err(BadInput(format!(
+                    return Err(UsageError(format!(
                         "unknown unit \"{other}\"; allowed: ns, us, ms, s"
                     ))
                     .into());
@@ -122,7 +122,7 @@ pub fn run(cmd: TraceCommand) -> anyhow::Result<()> {
                 .map(|x| x * scale)
                 .collect();
             let fits = fit_all(&xs)
-                .map_err(|e| BadInput(format!("{}: column \"{column}\": {e}", file.display())))?;
+                .map_err(|e| UsageError(format!("{}: column \"{column}\": {e}", file.display())))?;
             let unit_label = if unit.is_some() { " (seconds)" } else { "" };
             println!(
                 "{}: column \"{column}\", {} values{unit_label}",
@@ -178,7 +178,7 @@ pub fn run(cmd: TraceCommand) -> anyhow::Result<()> {
                 };
                 println!("best by KS, as a scenario distribution: {snippet}");
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -207,7 +207,7 @@ fn trace_spec(file: &Path, format: &str, set: &[String]) -> anyhow::Result<Trace
     for kv in set {
         let (k, v) = kv
             .split_once('=')
-            .ok_or_else(|| BadInput(format!("--set expects KEY=VALUE, got \"{kv}\"")))?;
+            .ok_or_else(|| UsageError(format!("--set expects KEY=VALUE, got \"{kv}\"")))?;
         let value: toml_edit::Value = v.parse().unwrap_or_else(|_| v.into());
         table.insert(k.trim(), value);
     }
@@ -218,11 +218,11 @@ fn trace_spec(file: &Path, format: &str, set: &[String]) -> anyhow::Result<Trace
     }
     toml::from_str::<W>(&text)
         .map(|w| w.t)
-        .map_err(|e| BadInput(format!("{}: {}", file.display(), e.message())).into())
+        .map_err(|e| UsageError(format!("{}: {}", file.display(), e.message())).into())
 }
 
 fn read_values(file: &Path, column: &str) -> anyhow::Result<Vec<f64>> {
-    let bad = |m: String| anyhow::Error::from(BadInput(m));
+    let bad = |m: String| anyhow::Error::from(UsageError(m));
     let mut out = Vec::new();
     if file.extension().is_some_and(|e| e == "jsonl") {
         let text = std::fs::read_to_string(file)

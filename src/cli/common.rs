@@ -1,0 +1,97 @@
+//! Helpers shared by the subcommands: the bad-input error, the worker pool, file writing, the
+//! `--json` file list and the report of a finished sweep (or merge).
+
+use std::path::Path;
+
+use anyhow::Context;
+
+use infersim::report::markdown::{self, Meta};
+use infersim::report::plot::{self, Plot};
+use infersim::report::tidy::Tidy;
+use infersim::report::write;
+use infersim::sweep;
+
+/// An error that exits with status 2 and a message (bad input, not a bug).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for UsageError {}
+
+/// The plural ending of a count: "" for 1, "s" otherwise.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The worker threads (`--jobs`; all cores by default).
+pub fn pool(jobs: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0))
+        .build()
+        .context("cannot start the worker threads")
+}
+
+/// Writes a file atomically; a failure is bad input (exit 2) naming the file.
+pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write::write_atomic(path, bytes)
+        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())).into())
+}
+
+/// The files of an output directory, for `--json`.
+pub fn files(dir: &Path, names: &[&str], plots: &[Plot]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| dir.join(n))
+        .chain(plots.iter().flat_map(|p| p.files.iter().cloned()))
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+/// Figures and report.md of a finished sweep (or merge).
+pub fn finish_sweep(
+    dir: &Path,
+    name: &str,
+    description: &str,
+    tidy: &Tidy,
+    no_plots: bool,
+    runs: usize,
+) -> anyhow::Result<Vec<Plot>> {
+    let plots = if no_plots {
+        Vec::new()
+    } else {
+        plot::plot_all(dir, tidy, None)
+            .map_err(|e| UsageError(format!("cannot draw the figures: {e}")))?
+    };
+    let mut facts = vec![format!(
+        "the scenario file, `[sweep]` included, is copied in `{}`",
+        sweep::runner::SCENARIO_COPY
+    )];
+    facts.push(format!(
+        "{} sweep point{}, {runs} runs",
+        tidy.points(),
+        plural(tidy.points())
+    ));
+    if !tidy.params.is_empty() {
+        facts.push(format!(
+            "swept: {}",
+            tidy.params
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let meta = Meta {
+        name: name.to_string(),
+        description: description.to_string(),
+        facts,
+    };
+    write_file(
+        &dir.join("report.md"),
+        markdown::report(&meta, tidy, &plots).as_bytes(),
+    )?;
+    Ok(plots)
+}

@@ -1,0 +1,164 @@
+//! `infersim run`: every policy of a scenario (or one), then the report files.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use infersim::report::markdown::{self, Meta};
+use infersim::report::plot;
+use infersim::report::tidy::Tidy;
+use infersim::report::write;
+use infersim::sweep;
+
+use super::common::{UsageError, files, plural, pool, write_file};
+
+// The subcommand's about text is the doc comment of its variant in `main.rs`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// Output directory (default: reports/<scenario name>/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override the number of replications.
+    #[arg(long)]
+    replications: Option<u32>,
+    /// Run only the policy with this name.
+    #[arg(long)]
+    policy: Option<String>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Print a JSON summary on standard output instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Do not draw the figures (report.md is still written).
+    #[arg(long)]
+    no_plots: bool,
+}
+
+/// Runs the scenario and writes summary, stats, timeseries and functions CSVs, the figures and
+/// report.md.
+pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    let Args {
+        scenario,
+        out,
+        seed,
+        replications,
+        policy,
+        jobs,
+        json,
+        no_plots,
+    } = args;
+    if replications == Some(0) {
+        return Err(UsageError("--replications must be ≥ 1".into()).into());
+    }
+    let mut sc = sweep::load_scenario(&scenario).map_err(|e| UsageError(e.to_string()))?;
+    if let Some(s) = seed {
+        sc.run.seed = s;
+    }
+    let policy_index = match &policy {
+        None => None,
+        Some(name) => Some(sc.policy_index(name).ok_or_else(|| {
+            UsageError(format!(
+                "{}: no policy named \"{name}\"; policies: {}",
+                scenario.display(),
+                sc.policies
+                    .iter()
+                    .map(|p| p.display_name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?),
+    };
+    let pool = pool(jobs)?;
+    let started = std::time::Instant::now();
+    let results = pool
+        .install(|| infersim::run_scenario(&sc, policy_index, replications))
+        .map_err(|e| UsageError(e.to_string()))?;
+    let elapsed = started.elapsed();
+    let dir = out.unwrap_or_else(|| Path::new("reports").join(&sc.name));
+    write::write_atomic(&dir.join("summary.csv"), &write::summary_csv(&results))
+        .with_context(|| format!("cannot write {}", dir.join("summary.csv").display()))?;
+    write::write_atomic(&dir.join("stats.csv"), &write::stats_csv(&results))
+        .with_context(|| format!("cannot write {}", dir.join("stats.csv").display()))?;
+    write::write_atomic(
+        &dir.join("timeseries.csv"),
+        &write::timeseries_csv(&results),
+    )
+    .with_context(|| format!("cannot write {}", dir.join("timeseries.csv").display()))?;
+    write::write_atomic(&dir.join("functions.csv"), &write::functions_csv(&results))
+        .with_context(|| format!("cannot write {}", dir.join("functions.csv").display()))?;
+    let tidy = Tidy::from_results(&results);
+    let ts = write::timeseries_csv(&results);
+    let plots = if no_plots {
+        Vec::new()
+    } else {
+        plot::plot_all(&dir, &tidy, Some(&ts))
+            .map_err(|e| UsageError(format!("cannot draw the figures: {e}")))?
+    };
+    let meta = Meta {
+        name: sc.name.clone(),
+        description: sc.description.clone(),
+        facts: vec![
+            format!("scenario: `{}`", scenario.display()),
+            format!(
+                "seed {}, {} replication{} per policy",
+                sc.run.seed,
+                results.replications.len(),
+                plural(results.replications.len())
+            ),
+            format!("horizon {}, warm-up {}", sc.run.horizon, sc.run.warmup),
+            format!("infersim {}", env!("CARGO_PKG_VERSION")),
+        ],
+    };
+    write_file(
+        &dir.join("report.md"),
+        markdown::report(&meta, &tidy, &plots).as_bytes(),
+    )?;
+    if json {
+        let v = serde_json::json!({
+            "command": "run",
+            "scenario": sc.name,
+            "description": sc.description,
+            "seed": sc.run.seed,
+            "replications": results.replications.len(),
+            "out": dir.display().to_string(),
+            "files": files(
+                &dir,
+                &["summary.csv", "stats.csv", "timeseries.csv", "functions.csv", "report.md"],
+                &plots
+            ),
+            "results": markdown::groups_json(&tidy),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} — {} ({} replication{}, seed {}, horizon {})",
+        sc.name,
+        if sc.description.is_empty() {
+            "no description"
+        } else {
+            &sc.description
+        },
+        results.replications.len(),
+        plural(results.replications.len()),
+        sc.run.seed,
+        sc.run.horizon
+    );
+    println!("mean ± 95% CI half-width over replications\n");
+    print!("{}", write::table(&results));
+    println!(
+        "\nwrote {}/{{summary,stats,timeseries,functions}}.csv, report.md and {} figure{} in {:.2}s",
+        dir.display(),
+        plots.len(),
+        plural(plots.len()),
+        elapsed.as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
