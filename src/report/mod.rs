@@ -3,12 +3,15 @@
 
 pub mod check;
 pub mod markdown;
+pub mod metric;
 pub mod plot;
 pub mod stats;
 pub mod tidy;
 pub mod write;
 
 use serde::Serialize;
+
+pub use metric::{Metric, MetricKey, UnknownMetric};
 
 /// The result of one run (one policy, one replication).
 #[derive(Clone, Debug, Default)]
