@@ -10,7 +10,6 @@
 mod arena;
 mod events;
 mod finish;
-mod latency;
 mod request;
 mod source;
 
@@ -23,13 +22,13 @@ use crate::cloud::vm::{Placement, Pool};
 use crate::kernel::rng::{self, streams};
 use crate::kernel::{EventQueue, Integral, SimDuration, SimRng, SimTime, StreamFamily};
 use crate::policy::{self, Backend, Policy, ScaleAction, TaskInfo, View};
+use crate::report::metric::Recorder;
 use crate::report::{RunResult, Sample};
 use crate::scenario::Scenario;
 use crate::scenario::StageService;
 use crate::workload::trace::Arrival;
 use arena::Arena;
 pub use events::Event;
-use latency::Latencies;
 use request::{Loc, Request, Task, TaskState};
 use source::Source;
 
@@ -178,10 +177,9 @@ struct Sim<'a> {
     boot_rng: SimRng,
     platform_rng: SimRng,
     counters: Counters,
-    latency: Latencies,
+    rec: Recorder,
     in_system: Integral,
     in_system_marks: [u128; 2],
-    samples: Vec<Sample>,
     arrivals_at_last_sample: u64,
     in_flight: u64,
     /// Cancelled invocations still running (they finish and are billed).
@@ -332,10 +330,9 @@ impl<'a> Sim<'a> {
                 exits: vec![0; n_stages],
                 stage_entries: vec![0; n_stages],
             },
-            latency: Latencies::new(),
+            rec: Recorder::new(),
             in_system: Integral::default(),
             in_system_marks: [0; 2],
-            samples: Vec::new(),
             arrivals_at_last_sample: 0,
             in_flight: 0,
             orphans: 0,
@@ -1052,7 +1049,7 @@ impl<'a> Sim<'a> {
         let lat = now.since(arrival).as_nanos();
         self.counters.completed += 1;
         self.counters.latency_sum_ns += lat as u128;
-        self.latency.record(lat);
+        self.rec.record_latency(lat);
         if let Some(slo) = self.sc.run.slo
             && lat > slo.as_nanos()
         {
@@ -1152,7 +1149,7 @@ impl<'a> Sim<'a> {
             s.vm_slots_busy += p.busy_slots.value() as u32;
             s.vm_queue += p.queued;
         }
-        self.samples.push(s);
+        self.rec.record_sample(s);
         if now < self.horizon || self.in_flight + self.orphans > 0 {
             let _ = self.queue.push(now + iv, Event::Sample);
         }

@@ -10,12 +10,13 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::ScenarioResults;
+use super::metric::Metric;
 use super::stats::summarize;
 use super::write::fmt_num;
 use crate::sweep::csv_field;
 
 /// The metrics the gate compares (larger is worse for both).
-pub const GATED: &[&str] = &["cost_total_usd", "latency_p99_s"];
+pub const GATED: &[Metric] = &[Metric::CostTotal, Metric::LatencyP99];
 
 /// One baseline value.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,7 +35,7 @@ pub struct Entry {
 pub fn measure(r: &ScenarioResults) -> Vec<Entry> {
     let mut out = Vec::new();
     for (p, runs) in r.policies.iter().zip(&r.results) {
-        for m in GATED {
+        for &m in GATED {
             let xs: Vec<f64> = runs
                 .iter()
                 .map(|run| run.get(m).unwrap_or(f64::NAN))

@@ -83,7 +83,7 @@ impl Tidy {
                         params: Vec::new(),
                         policy: p.clone(),
                         replication: *rep,
-                        metric: m.clone(),
+                        metric: m.to_string(),
                         value: *v,
                     });
                 }

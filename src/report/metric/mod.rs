@@ -6,8 +6,12 @@
 //! the per-stage ones as one block (for each stage in plan order, its per-stage metrics in
 //! catalogue order) where the catalogue lists them.
 
+mod record;
+
 use std::borrow::Cow;
 use std::fmt;
+
+pub use record::{Layout, Recorder, Slot};
 
 /// Placeholder for the stage name in the names of per-stage metrics (`stage_<name>_entered`).
 const STAGE: &str = "<name>";
