@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::ScenarioResults;
-use super::metric::Metric;
+use super::metric::{Metric, MetricKey};
 use super::stats::summarize;
 use super::write::fmt_num;
 use crate::sweep::csv_field;
@@ -25,8 +25,8 @@ pub struct Entry {
     pub scenario: String,
     /// Policy name.
     pub policy: String,
-    /// Metric name.
-    pub metric: String,
+    /// Metric.
+    pub metric: MetricKey,
     /// Mean over replications.
     pub value: f64,
 }
@@ -43,7 +43,7 @@ pub fn measure(r: &ScenarioResults) -> Vec<Entry> {
             out.push(Entry {
                 scenario: r.scenario.clone(),
                 policy: p.clone(),
-                metric: m.to_string(),
+                metric: m.into(),
                 value: summarize(&xs, 0.95).mean,
             });
         }
@@ -71,10 +71,11 @@ pub fn parse_baseline(bytes: &[u8]) -> Result<Vec<Entry>, String> {
                 .parse()
                 .map_err(|_| format!("line {}: `{}` is not a number", i + 2, &rec[3]))?
         };
+        let metric = Metric::from_name(&rec[2]).map_err(|e| format!("line {}: {e}", i + 2))?;
         out.push(Entry {
             scenario: rec[0].to_string(),
             policy: rec[1].to_string(),
-            metric: rec[2].to_string(),
+            metric,
             value,
         });
     }
@@ -96,7 +97,7 @@ pub fn baseline_csv(entries: &[Entry]) -> String {
             "{},{},{},{}",
             csv_field(&e.scenario),
             csv_field(&e.policy),
-            csv_field(&e.metric),
+            csv_field(&e.metric.name()),
             fmt_num(e.value)
         );
     }
@@ -167,7 +168,7 @@ pub struct Diff {
     /// Policy.
     pub policy: String,
     /// Metric.
-    pub metric: String,
+    pub metric: MetricKey,
     /// Baseline value (NaN if none).
     pub baseline: f64,
     /// Current value (NaN if none).
@@ -282,7 +283,7 @@ pub fn table(diffs: &[Diff]) -> String {
         rows.push([
             d.scenario.clone(),
             d.policy.clone(),
-            d.metric.clone(),
+            d.metric.to_string(),
             fmt(d.baseline),
             fmt(d.current),
             if d.change.is_nan() {
@@ -323,7 +324,7 @@ pub fn table(diffs: &[Diff]) -> String {
 mod tests {
     use super::*;
 
-    fn e(p: &str, m: &str, v: f64) -> Entry {
+    fn e(p: &str, m: Metric, v: f64) -> Entry {
         Entry {
             scenario: "s".into(),
             policy: p.into(),
@@ -334,21 +335,42 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        let base = vec![e("a", "cost_total_usd", 1.0), e("b", "cost_total_usd", 1.0)];
+        let base = vec![
+            e("a", Metric::CostTotal, 1.0),
+            e("b", Metric::CostTotal, 1.0),
+        ];
         let cur = vec![
-            e("a", "cost_total_usd", 1.005),
-            e("c", "cost_total_usd", 1.0),
+            e("a", Metric::CostTotal, 1.005),
+            e("c", Metric::CostTotal, 1.0),
         ];
         let d = compare(&base, &cur, 0.01);
         assert_eq!(d[0].status, Status::Ok);
         assert_eq!(d[1].status, Status::New);
         assert_eq!(d[2].status, Status::Missing);
-        let d = compare(&base[..1], &[e("a", "cost_total_usd", 1.02)], 0.01);
+        let d = compare(&base[..1], &[e("a", Metric::CostTotal, 1.02)], 0.01);
         assert_eq!(d[0].status, Status::Regression);
-        let d = compare(&base[..1], &[e("a", "cost_total_usd", 0.9)], 0.01);
+        let d = compare(&base[..1], &[e("a", Metric::CostTotal, 0.9)], 0.01);
         assert_eq!(d[0].status, Status::Improved);
-        let d = compare(&[e("a", "x", 0.0)], &[e("a", "x", 0.1)], 0.5);
+        let d = compare(
+            &[e("a", Metric::Events, 0.0)],
+            &[e("a", Metric::Events, 0.1)],
+            0.5,
+        );
         assert_eq!(d[0].status, Status::Regression);
+    }
+
+    #[test]
+    fn baselines_name_known_metrics() {
+        let b = parse_baseline(b"scenario,policy,metric,value\ns,a,latency_p99_s,0.5\n").unwrap();
+        assert_eq!(b, vec![e("a", Metric::LatencyP99, 0.5)]);
+        assert_eq!(parse_baseline(baseline_csv(&b).as_bytes()).unwrap(), b);
+        let err =
+            parse_baseline(b"scenario,policy,metric,value\ns,a,latency_p99,0.5\n").unwrap_err();
+        assert!(
+            err.starts_with("line 2: unknown metric `latency_p99`"),
+            "{err}"
+        );
+        assert!(err.contains("`latency_p99_s`"), "{err}");
     }
 
     #[test]
@@ -361,10 +383,10 @@ mod tests {
 
     #[test]
     fn update_keeps_other_scenarios() {
-        let mut other = e("a", "x", 5.0);
+        let mut other = e("a", Metric::Events, 5.0);
         other.scenario = "t".into();
-        let old = vec![e("a", "x", 1.0), other.clone()];
-        let new = vec![e("a", "x", 2.0), e("b", "x", 3.0)];
+        let old = vec![e("a", Metric::Events, 1.0), other.clone()];
+        let new = vec![e("a", Metric::Events, 2.0), e("b", Metric::Events, 3.0)];
         let u = updated(&old, &new);
         assert_eq!(u, vec![new[0].clone(), new[1].clone(), other]);
     }
