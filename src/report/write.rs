@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::ScenarioResults;
-use super::metric::Metric;
+use super::metric::{Metric, Series};
 use super::stats::summarize;
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename.
@@ -75,27 +75,31 @@ pub fn stats_csv(r: &ScenarioResults) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// The time series CSV: `policy,replication,time_s,…`.
+/// The time series CSV: `policy,replication,time_s,…` (the columns of [`Series::ALL`]).
 pub fn timeseries_csv(r: &ScenarioResults) -> Vec<u8> {
-    let mut out = String::from(
-        "policy,replication,time_s,arrival_rate_rps,in_flight,functions_busy,functions_idle,vms_running,vms_booting,vm_slots_busy,vm_queue\n",
-    );
+    let mut out = String::from("policy,replication");
+    for c in Series::ALL {
+        let _ = write!(out, ",{c}");
+    }
+    out.push('\n');
     for (p, runs) in r.policies.iter().zip(&r.results) {
         for (rep, run) in r.replications.iter().zip(runs) {
             for s in &run.samples {
-                let _ = writeln!(
-                    out,
-                    "{p},{rep},{},{},{},{},{},{},{},{},{}",
-                    num(s.time_s),
-                    num(s.arrival_rate_rps),
-                    s.in_flight,
-                    s.functions_busy,
-                    s.functions_idle,
-                    s.vms_running,
-                    s.vms_booting,
-                    s.vm_slots_busy,
-                    s.vm_queue
-                );
+                let _ = write!(out, "{p},{rep}");
+                for c in Series::ALL {
+                    let _ = match c {
+                        Series::Time => write!(out, ",{}", num(s.time_s)),
+                        Series::ArrivalRate => write!(out, ",{}", num(s.arrival_rate_rps)),
+                        Series::InFlight => write!(out, ",{}", s.in_flight),
+                        Series::FunctionsBusy => write!(out, ",{}", s.functions_busy),
+                        Series::FunctionsIdle => write!(out, ",{}", s.functions_idle),
+                        Series::VmsRunning => write!(out, ",{}", s.vms_running),
+                        Series::VmsBooting => write!(out, ",{}", s.vms_booting),
+                        Series::VmSlotsBusy => write!(out, ",{}", s.vm_slots_busy),
+                        Series::VmQueue => write!(out, ",{}", s.vm_queue),
+                    };
+                }
+                out.push('\n');
             }
         }
     }

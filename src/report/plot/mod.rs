@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use figure::{BarFigure, ErrPoint, Figure, Line, LineFigure, Panel, ScatterFigure, save};
 
-use super::metric::Metric;
+use super::metric::{Metric, Series};
 use super::tidy::{Group, Tidy};
 use crate::scenario::units;
 
@@ -448,14 +448,18 @@ fn timeseries_figure(
             .position(|h| h == name)
             .ok_or_else(|| format!("timeseries.csv has no column `{name}`"))
     };
-    let (cp, cr, ct) = (col("policy")?, col("replication")?, col("time_s")?);
+    let (cp, cr, ct) = (
+        col("policy")?,
+        col("replication")?,
+        col(Series::Time.name())?,
+    );
     let (cb, ci, cv) = (
-        col("functions_busy")?,
-        col("functions_idle")?,
-        col("vms_running")?,
+        col(Series::FunctionsBusy.name())?,
+        col(Series::FunctionsIdle.name())?,
+        col(Series::VmsRunning.name())?,
     );
     // Every policy sees the same arrivals: one line, from the first policy.
-    let ca = col("arrival_rate_rps").ok();
+    let ca = col(Series::ArrivalRate.name()).ok();
     let mut arrivals: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     let mut inst: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     let mut vms: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
