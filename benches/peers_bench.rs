@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use infersim::engine;
 use infersim::kernel::SimDuration;
+use infersim::report::Metric;
 use infersim::scenario::Scenario;
 
 struct Args {
@@ -82,12 +83,16 @@ fn main() {
                 .expect("the peer scenarios have no trace to fail");
             let s = start.elapsed().as_secs_f64();
             let work = result
-                .get("requests")
+                .get(Metric::Requests)
                 .expect("every run reports `requests`");
             secs.push(s);
             rates.push(work / s);
             works.push(work);
-            events.push(result.get("events").expect("every run reports `events`"));
+            events.push(
+                result
+                    .get(Metric::Events)
+                    .expect("every run reports `events`"),
+            );
         }
         let per_run: Vec<String> = secs.iter().map(|s| format!("{:.4}", s)).collect();
         let med_s = median(&mut secs.clone());

@@ -26,6 +26,7 @@ use criterion::{
 };
 use infersim::engine;
 use infersim::kernel::SimDuration;
+use infersim::report::Metric;
 use infersim::scenario::Scenario;
 
 /// Single-function FaaS: the engine's hot path (arrival, warm invocation, completion).
@@ -79,8 +80,12 @@ const SAMPLES: usize = 10;
 /// events), then prints events/s and requests/s from the median of the measured samples.
 fn bench_run(group: &mut BenchmarkGroup<'_, WallTime>, id: &str, sc: &Scenario, policy: usize) {
     let first = engine::run(sc, policy, 0).expect("the bundled traces can be read");
-    let events = first.get("events").expect("every run reports `events`");
-    let requests = first.get("requests").expect("every run reports `requests`");
+    let events = first
+        .get(Metric::Events)
+        .expect("every run reports `events`");
+    let requests = first
+        .get(Metric::Requests)
+        .expect("every run reports `requests`");
     group.throughput(Throughput::Elements(events as u64));
     // Every (iterations, elapsed) pair criterion asks for: warm-up first, then the samples.
     let mut log: Vec<(u64, Duration)> = Vec::new();

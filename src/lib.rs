@@ -21,7 +21,7 @@
 //! "#;
 //! let sc = Scenario::from_str_at(text, std::path::Path::new("doc.toml")).unwrap();
 //! let results = infersim::run_scenario(&sc, None, None).unwrap();
-//! let reqs = results.results[0][0].get("requests").unwrap();
+//! let reqs = results.results[0][0].get(infersim::report::Metric::Requests).unwrap();
 //! assert!(reqs > 200.0 && reqs < 400.0);
 //! ```
 

@@ -1,5 +1,7 @@
 //! Billing end to end: hand-computed bills for single invocations and VMs.
 
+use infersim::report::Metric;
+
 use crate::common::scenario;
 
 fn one_invocation(granularity: &str, bill_init: bool, cold: &str) -> f64 {
@@ -23,10 +25,10 @@ kind = "all-faas"
     ));
     let r = infersim::run_scenario(&sc, None, None).unwrap();
     let run = &r.results[0][0];
-    assert_eq!(run.get("invocations"), Some(1.0));
-    assert_eq!(run.get("cold_starts"), Some(1.0));
-    assert!((run.get("cost_faas_requests_usd").unwrap() - 2e-7).abs() < 1e-18);
-    run.get("cost_faas_compute_usd").unwrap()
+    assert_eq!(run.get(Metric::Invocations), Some(1.0));
+    assert_eq!(run.get(Metric::ColdStarts), Some(1.0));
+    assert!((run.get(Metric::CostFaasRequests).unwrap() - 2e-7).abs() < 1e-18);
+    run.get(Metric::CostFaasCompute).unwrap()
 }
 
 #[test]
@@ -66,7 +68,7 @@ vms = 2
 "#
         ));
         infersim::run_scenario(&sc, None, None).unwrap().results[0][0]
-            .get("cost_vm_usd")
+            .get(Metric::CostVm)
             .unwrap()
     };
     // Two c6i.large ($0.085/h) for 10 s: billed 60 s each.
@@ -117,11 +119,11 @@ cooldown = "1h"
     }
     // Both VMs run to the end of the run (end_time_s): the first from 0, the second from its
     // launch at 10 s, boot included. $3.6/h = $0.001/s.
-    let end = run.get("end_time_s").unwrap().ceil();
+    let end = run.get(Metric::EndTime).unwrap().ceil();
     let want = (end + (end - 10.0)) * 0.001;
     assert!(
-        (run.get("cost_vm_usd").unwrap() - want).abs() < 1e-9,
+        (run.get(Metric::CostVm).unwrap() - want).abs() < 1e-9,
         "{} vs {want}",
-        run.get("cost_vm_usd").unwrap()
+        run.get(Metric::CostVm).unwrap()
     );
 }

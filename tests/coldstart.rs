@@ -2,6 +2,8 @@
 //! beside the gaps, a request is cold exactly when the gap since the previous one exceeds the
 //! keep-alive T, so the cold-start share is exp(−λT).
 
+use infersim::report::Metric;
+
 use crate::common::{assert_in_ci, metric, scenario};
 
 fn keepalive_scenario(rate: f64, keep_alive: &str, reuse: &str) -> String {
@@ -31,7 +33,7 @@ kind = "all-faas"
 fn cold_start_share_is_exp_minus_lambda_t() {
     for (rate, t_s, t) in [(1.0, 1.0, "1s"), (0.5, 3.0, "3s"), (2.0, 0.25, "250ms")] {
         let sc = scenario(&keepalive_scenario(rate, t, "most-recently-used"));
-        let xs = &metric(&sc, "cold_start_rate")[0];
+        let xs = &metric(&sc, Metric::ColdStartRate)[0];
         // The instance is busy 200 µs at most, so the effective keep-alive is T + ≤ 200 µs.
         assert_in_ci(
             &format!("cold share λ={rate} T={t}"),
@@ -68,20 +70,20 @@ kind = "all-faas"
 "#
         )
     };
-    let summary = |reuse: &str, m: &str| {
+    let summary = |reuse: &str, m: Metric| {
         infersim::report::stats::summarize(&metric(&scenario(&text(reuse)), m)[0], 0.99)
     };
     let (mru, rnd) = (
-        summary("most-recently-used", "idle_memory_gb_s"),
-        summary("random", "idle_memory_gb_s"),
+        summary("most-recently-used", Metric::IdleMemory),
+        summary("random", Metric::IdleMemory),
     );
     assert!(
         rnd.mean - rnd.half_width > mru.mean + mru.half_width,
         "idle memory: random {rnd:?} vs MRU {mru:?}"
     );
     let (mru, rnd) = (
-        summary("most-recently-used", "cold_starts"),
-        summary("random", "cold_starts"),
+        summary("most-recently-used", Metric::ColdStarts),
+        summary("random", Metric::ColdStarts),
     );
     assert!(
         rnd.mean + rnd.half_width < mru.mean - mru.half_width,

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use infersim::report::Metric;
 use infersim::report::stats::{Summary, summarize};
 use infersim::scenario::Scenario;
 
@@ -15,7 +16,7 @@ pub fn scenario(text: &str) -> Scenario {
 }
 
 /// Runs every policy and returns the values of `metric` per policy, one per replication.
-pub fn metric(sc: &Scenario, metric: &str) -> Vec<Vec<f64>> {
+pub fn metric(sc: &Scenario, metric: Metric) -> Vec<Vec<f64>> {
     let r = infersim::run_scenario(sc, None, None).unwrap();
     r.results
         .iter()

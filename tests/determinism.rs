@@ -1,6 +1,7 @@
 //! Same scenario and seed: byte-identical reports, whatever the thread count; common random
 //! numbers: every policy sees the same requests.
 
+use infersim::report::Metric;
 use infersim::report::write::summary_csv;
 
 use crate::common::scenario;
@@ -78,7 +79,7 @@ fn every_policy_sees_the_same_requests() {
         let counts: Vec<f64> = r
             .results
             .iter()
-            .map(|p| p[rep].get("requests").unwrap())
+            .map(|p| p[rep].get(Metric::Requests).unwrap())
             .collect();
         assert!(
             counts.windows(2).all(|w| w[0] == w[1]),
@@ -88,7 +89,7 @@ fn every_policy_sees_the_same_requests() {
         let exits: Vec<f64> = r
             .results
             .iter()
-            .map(|p| p[rep].get("stage_stage1_exited").unwrap())
+            .map(|p| p[rep].get_stage(Metric::StageExited, "stage1").unwrap())
             .collect();
         assert!(
             exits.windows(2).all(|w| w[0] == w[1]),

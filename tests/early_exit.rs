@@ -4,18 +4,25 @@
 use std::path::Path;
 
 use infersim::policy::serflow::Planner;
+use infersim::report::{Metric, MetricKey};
 use infersim::scenario::Scenario;
 
 use crate::common::{assert_in_ci, scenario};
 
-fn get(r: &infersim::report::ScenarioResults, policy: &str, rep: usize, metric: &str) -> f64 {
+fn get(
+    r: &infersim::report::ScenarioResults,
+    policy: &str,
+    rep: usize,
+    metric: impl Into<MetricKey>,
+) -> f64 {
+    let metric = metric.into();
     let p = r.policies.iter().position(|n| n == policy).unwrap();
     r.results[p][rep]
-        .get(metric)
+        .get_key(&metric)
         .unwrap_or_else(|| panic!("no metric {metric}"))
 }
 
-fn mean(r: &infersim::report::ScenarioResults, policy: &str, metric: &str) -> f64 {
+fn mean(r: &infersim::report::ScenarioResults, policy: &str, metric: Metric) -> f64 {
     let n = r.replications.len();
     (0..n).map(|i| get(r, policy, i, metric)).sum::<f64>() / n as f64
 }
@@ -68,16 +75,18 @@ fn survival_per_stage_is_the_product_of_continuation_probabilities_for_every_pol
     let r = infersim::run_scenario(&sc, None, None).unwrap();
     let expected = [1.0, 0.4, 0.4 * 0.5, 0.4 * 0.5 * 0.75];
     for (k, &s) in expected.iter().enumerate() {
-        let stage = format!("stage_s{}_entered", k + 1);
+        let stage = Metric::StageEntered.of_stage(&format!("s{}", k + 1));
         let frac: Vec<f64> = (0..8)
-            .map(|i| get(&r, "all-faas", i, &stage) / get(&r, "all-faas", i, "requests"))
+            .map(|i| {
+                get(&r, "all-faas", i, stage.clone()) / get(&r, "all-faas", i, Metric::Requests)
+            })
             .collect();
-        assert_in_ci(&stage, &frac, s);
+        assert_in_ci(&stage.to_string(), &frac, s);
         // Exits are coupled to the request: every policy sees the same requests leave.
         for i in 0..8 {
-            let a = get(&r, "all-faas", i, &stage);
-            assert_eq!(a, get(&r, "libra", i, &stage), "{stage} rep {i}");
-            assert_eq!(a, get(&r, "serflow", i, &stage), "{stage} rep {i}");
+            let a = get(&r, "all-faas", i, stage.clone());
+            assert_eq!(a, get(&r, "libra", i, stage.clone()), "{stage} rep {i}");
+            assert_eq!(a, get(&r, "serflow", i, stage.clone()), "{stage} rep {i}");
         }
     }
 }
@@ -121,14 +130,24 @@ fn vms_take_no_load_before_they_boot() {
     let sc = libra("100s", constant, "");
     let r = infersim::run_scenario(&sc, None, None).unwrap();
     for p in ["libra", "serflow"] {
-        assert_eq!(get(&r, p, 0, "stage_req_vm_share"), 0.0, "{p}");
-        assert!(get(&r, p, 0, "vms_launched") >= 1.0, "{p} launched no VM");
+        assert_eq!(
+            get(&r, p, 0, Metric::StageVmShare.of_stage("req")),
+            0.0,
+            "{p}"
+        );
+        assert!(
+            get(&r, p, 0, Metric::VmsLaunched) >= 1.0,
+            "{p} launched no VM"
+        );
     }
     // Once booted, they take the share.
     let sc = libra("600s", constant, "");
     let r = infersim::run_scenario(&sc, None, None).unwrap();
     for p in ["libra", "serflow"] {
-        assert!(get(&r, p, 0, "stage_req_vm_share") > 0.6, "{p}");
+        assert!(
+            get(&r, p, 0, Metric::StageVmShare.of_stage("req")) > 0.6,
+            "{p}"
+        );
         for s in &r.results[r.policies.iter().position(|n| n == p).unwrap()][0].samples {
             if s.vms_running == 0 {
                 assert_eq!(s.vm_slots_busy, 0, "{p}: busy VM slot at {} s", s.time_s);
@@ -143,12 +162,12 @@ fn vm_bills_include_the_boot_and_the_minimum() {
     // 100 s and billed from launch to the end of the run, rounded up to whole seconds.
     let sc = libra("600s", r#"{ kind = "constant", rate = "20/s" }"#, "");
     let r = infersim::run_scenario(&sc, Some(0), None).unwrap();
-    let end = get(&r, "libra", 0, "end_time_s");
+    let end = get(&r, "libra", 0, Metric::EndTime);
     let billed = 2.0 * (end - 1.0).ceil();
-    assert_eq!(get(&r, "libra", 0, "vms_launched"), 2.0);
-    assert!((get(&r, "libra", 0, "vm_billed_hours") * 3600.0 - billed).abs() < 1e-6);
+    assert_eq!(get(&r, "libra", 0, Metric::VmsLaunched), 2.0);
+    assert!((get(&r, "libra", 0, Metric::VmBilledHours) * 3600.0 - billed).abs() < 1e-6);
     let price = 0.10 / 3600.0; // m4.large
-    assert!((get(&r, "libra", 0, "cost_vm_usd") - billed * price).abs() < 1e-12);
+    assert!((get(&r, "libra", 0, Metric::CostVm) - billed * price).abs() < 1e-12);
 
     // Ten requests in the first second, then nothing: one VM is launched at t = 1 s and
     // retired at the next update (t = 31 s), still booting. It is billed the 60 s minimum.
@@ -162,10 +181,13 @@ fn vm_bills_include_the_boot_and_the_minimum() {
         r#"update_interval = "30s""#,
     );
     let r = infersim::run_scenario(&sc, Some(0), None).unwrap();
-    assert_eq!(get(&r, "libra", 0, "vms_launched"), 1.0);
-    assert_eq!(get(&r, "libra", 0, "vm_billed_hours") * 3600.0, 60.0);
-    assert!((get(&r, "libra", 0, "cost_vm_usd") - 60.0 * price).abs() < 1e-12);
-    assert_eq!(get(&r, "libra", 0, "stage_req_vm_share"), 0.0);
+    assert_eq!(get(&r, "libra", 0, Metric::VmsLaunched), 1.0);
+    assert_eq!(get(&r, "libra", 0, Metric::VmBilledHours) * 3600.0, 60.0);
+    assert!((get(&r, "libra", 0, Metric::CostVm) - 60.0 * price).abs() < 1e-12);
+    assert_eq!(
+        get(&r, "libra", 0, Metric::StageVmShare.of_stage("req")),
+        0.0
+    );
 }
 
 fn two_stage(policy: &str) -> Scenario {
@@ -209,21 +231,21 @@ fn activations_move_only_when_the_next_stage_runs_elsewhere() {
     // the payload link (10 ms + 5 ms), and pays 50 KB × $0.09/GB + $0.0000035.
     let sc = two_stage("[[policy]]\nkind = \"all-faas\"");
     let r = infersim::run_scenario(&sc, None, None).unwrap();
-    let lat = get(&r, "all-faas", 0, "latency_mean_s");
+    let lat = get(&r, "all-faas", 0, Metric::LatencyMean);
     assert!(
         (lat - (0.040 + 0.002 + 0.015 + 0.060)).abs() < 1e-6,
         "{lat}"
     );
-    let n = get(&r, "all-faas", 0, "requests");
+    let n = get(&r, "all-faas", 0, Metric::Requests);
     let per = 50_000.0 / 1e9 * 0.09 + 0.0000035;
-    assert!((get(&r, "all-faas", 0, "cost_transfer_usd") - n * per).abs() < 1e-9);
+    assert!((get(&r, "all-faas", 0, Metric::CostTransfer) - n * per).abs() < 1e-9);
     // One VM pool: both stages in the same process, nothing moves.
     let sc = two_stage("[[policy]]\nkind = \"vm-fixed\"\nvms = 4");
     let r = infersim::run_scenario(&sc, None, None).unwrap();
-    let lat = get(&r, "vm-fixed", 0, "latency_mean_s");
+    let lat = get(&r, "vm-fixed", 0, Metric::LatencyMean);
     // A c6i.large slot is one vCPU: the services are as written, plus any queueing.
     assert!((0.100 - 1e-9..0.101).contains(&lat), "{lat}");
-    assert_eq!(get(&r, "vm-fixed", 0, "cost_transfer_usd"), 0.0);
+    assert_eq!(get(&r, "vm-fixed", 0, Metric::CostTransfer), 0.0);
 }
 
 #[test]
@@ -290,8 +312,8 @@ fn libra_sizes_the_fleet_from_the_ewma_share() {
     let mut sc = sc;
     sc.run.warmup = infersim::kernel::SimDuration::from_secs(120);
     let r = infersim::run_scenario(&sc, Some(0), None).unwrap();
-    assert_eq!(get(&r, "libra", 0, "vms_launched"), 10.0);
-    let share = get(&r, "libra", 0, "stage_req_vm_share");
+    assert_eq!(get(&r, "libra", 0, Metric::VmsLaunched), 10.0);
+    let share = get(&r, "libra", 0, Metric::StageVmShare.of_stage("req"));
     assert!((share - 0.8).abs() < 0.002, "{share}");
 }
 
@@ -309,13 +331,13 @@ fn libra_reproduces_its_papers_claims_in_its_own_setting() {
     let sc = bundled("early-exit-libra.toml");
     let r = infersim::run_scenario(&sc, None, Some(2)).unwrap();
     let (libra, vm, faas) = (
-        mean(&r, "libra", "slo_violation_rate"),
-        mean(&r, "all-vm", "slo_violation_rate"),
-        mean(&r, "all-faas", "cost_total_usd"),
+        mean(&r, "libra", Metric::SloViolationRate),
+        mean(&r, "all-vm", Metric::SloViolationRate),
+        mean(&r, "all-faas", Metric::CostTotal),
     );
     assert!(vm > 0.001, "autoscaling should queue during bursts: {vm}");
     assert!(libra < 0.15 * vm, "libra {libra} vs all-vm {vm}");
-    assert!(mean(&r, "libra", "cost_total_usd") < 0.8 * faas);
+    assert!(mean(&r, "libra", Metric::CostTotal) < 0.8 * faas);
 }
 
 #[test]
@@ -327,12 +349,12 @@ fn serflow_costs_at_least_23_percent_less_than_libra_and_the_gap_grows_with_exit
         sc.stages[0].exit = infersim::workload::ExitModel::constant(exit);
         let r = infersim::run_scenario(&sc, None, Some(1)).unwrap();
         let (s, l) = (
-            mean(&r, "serflow", "cost_total_usd"),
-            mean(&r, "libra", "cost_total_usd"),
+            mean(&r, "serflow", Metric::CostTotal),
+            mean(&r, "libra", Metric::CostTotal),
         );
         let (sv, lv) = (
-            mean(&r, "serflow", "slo_violation_rate"),
-            mean(&r, "libra", "slo_violation_rate"),
+            mean(&r, "serflow", Metric::SloViolationRate),
+            mean(&r, "libra", Metric::SloViolationRate),
         );
         if exit == 0.7 {
             assert!(s <= 0.77 * l, "serflow ${s} vs libra ${l}");
@@ -376,8 +398,12 @@ fn branchynet_table_sets_the_exit_probabilities() {
     for (k, expected) in [(2, 1.0 - 0.4361), (3, 0.2643)] {
         let frac: Vec<f64> = (0..8)
             .map(|i| {
-                get(&r, "all-faas", i, &format!("stage_stage{k}_entered"))
-                    / get(&r, "all-faas", i, "requests")
+                get(
+                    &r,
+                    "all-faas",
+                    i,
+                    Metric::StageEntered.of_stage(&format!("stage{k}")),
+                ) / get(&r, "all-faas", i, Metric::Requests)
             })
             .collect();
         assert_in_ci(&format!("stage {k}"), &frac, expected);
@@ -401,7 +427,10 @@ service = { kind = "constant", value = "5ms" }
     );
     let r = infersim::run_scenario(&sc, None, None).unwrap();
     let frac: Vec<f64> = (0..8)
-        .map(|i| get(&r, "all-faas", i, "stage_a_exited") / get(&r, "all-faas", i, "requests"))
+        .map(|i| {
+            get(&r, "all-faas", i, Metric::StageExited.of_stage("a"))
+                / get(&r, "all-faas", i, Metric::Requests)
+        })
         .collect();
     assert_in_ci("exited after a", &frac, 0.5);
 }
@@ -423,12 +452,12 @@ fn tasks_queued_at_a_pool_whose_vms_are_all_retired_go_to_functions() {
     }
     let r = infersim::run_scenario(&sc, Some(0), None).unwrap();
     assert_eq!(
-        get(&r, "libra", 0, "completed"),
-        get(&r, "libra", 0, "requests")
+        get(&r, "libra", 0, Metric::Completed),
+        get(&r, "libra", 0, Metric::Requests)
     );
     assert!(
-        get(&r, "libra", 0, "latency_max_s") > 60.0,
+        get(&r, "libra", 0, Metric::LatencyMax) > 60.0,
         "the queue should have grown"
     );
-    assert!(get(&r, "libra", 0, "end_time_s") < 1000.0);
+    assert!(get(&r, "libra", 0, Metric::EndTime) < 1000.0);
 }

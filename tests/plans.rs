@@ -1,5 +1,7 @@
 //! Request plans: a three-stage plan with exits, and a fan-out of five with quorum three.
 
+use infersim::report::Metric;
+
 use crate::common::{assert_in_ci, metric, scenario};
 
 const THREE_STAGES: &str = r#"
@@ -41,7 +43,8 @@ fn surviving_fraction_is_the_product_of_continuation_probabilities() {
         r.results[0]
             .iter()
             .map(|run| {
-                run.get(&format!("stage_{stage}_entered")).unwrap() / run.get("requests").unwrap()
+                run.get_stage(Metric::StageEntered, stage).unwrap()
+                    / run.get(Metric::Requests).unwrap()
             })
             .collect()
     };
@@ -58,14 +61,14 @@ fn latency_of_a_deterministic_plan_is_its_path_mix() {
     // 50 + 11 + 100 + 200.
     let sc = scenario(THREE_STAGES);
     let mean_ms = 0.5 * 61.0 + 0.15 * 161.0 + 0.35 * 361.0;
-    let xs: Vec<f64> = metric(&sc, "latency_mean_s")[0]
+    let xs: Vec<f64> = metric(&sc, Metric::LatencyMean)[0]
         .iter()
         .map(|x| x * 1e3)
         .collect();
     assert_in_ci("mean latency (ms)", &xs, mean_ms);
     // The slowest path (35 % of requests) sets the 90th percentile (histogram precision: three
     // significant digits).
-    for p90 in &metric(&sc, "latency_p90_s")[0] {
+    for p90 in &metric(&sc, Metric::LatencyP90)[0] {
         assert!((p90 - 0.361).abs() < 0.0005, "p90 {p90}");
     }
 }
@@ -107,7 +110,7 @@ fn fan_out_five_quorum_three_completes_at_the_third_order_statistic() {
         let sc = scenario(&fanout(policy));
         assert_in_ci(
             &format!("{policy}: stage time"),
-            &metric(&sc, "latency_mean_s")[0],
+            &metric(&sc, Metric::LatencyMean)[0],
             want,
         );
     }
@@ -121,15 +124,15 @@ fn cancelled_stragglers_are_billed_in_full_on_faas_and_aborted_on_vms() {
     let per_request: Vec<f64> = r.results[0]
         .iter()
         .map(|run| {
-            let gb_s = run.get("cost_faas_compute_usd").unwrap() / 0.000_016_666_7;
-            gb_s / (1769.0 / 1024.0) / run.get("requests").unwrap()
+            let gb_s = run.get(Metric::CostFaasCompute).unwrap() / 0.000_016_666_7;
+            gb_s / (1769.0 / 1024.0) / run.get(Metric::Requests).unwrap()
         })
         .collect();
     // Billed per 1 ms, rounded up: + 0.5 ms per invocation on average.
     assert_in_ci("billed GB-s per request / GB", &per_request, 5.0025);
     let inv: Vec<f64> = r.results[0]
         .iter()
-        .map(|run| run.get("invocations").unwrap() / run.get("requests").unwrap())
+        .map(|run| run.get(Metric::Invocations).unwrap() / run.get(Metric::Requests).unwrap())
         .collect();
     assert!(inv.iter().all(|x| (x - 5.0).abs() < 0.01), "{inv:?}");
 
@@ -139,7 +142,7 @@ fn cancelled_stragglers_are_billed_in_full_on_faas_and_aborted_on_vms() {
     let r = infersim::run_scenario(&sc, None, None).unwrap();
     let busy: Vec<f64> = r.results[0]
         .iter()
-        .map(|run| run.get("vm_busy_slot_s").unwrap() / run.get("requests").unwrap())
+        .map(|run| run.get(Metric::VmBusySlotTime).unwrap() / run.get(Metric::Requests).unwrap())
         .collect();
     assert_in_ci("VM busy seconds per request", &busy, 3.0);
 }
@@ -181,12 +184,12 @@ service = {{ kind = "constant", value = "10ms" }}
     ] {
         let sc = scenario(&text(policy));
         let run = &infersim::run_scenario(&sc, None, None).unwrap().results[0][0];
-        let n = run.get("requests").unwrap();
-        assert_eq!(run.get("storage_puts").unwrap(), puts * n, "{policy}");
-        assert_eq!(run.get("storage_gets").unwrap(), 3.0 * n, "{policy}");
+        let n = run.get(Metric::Requests).unwrap();
+        assert_eq!(run.get(Metric::StoragePuts).unwrap(), puts * n, "{policy}");
+        assert_eq!(run.get(Metric::StorageGets).unwrap(), 3.0 * n, "{policy}");
         let fee = puts * n * 0.005 / 1000.0 + 3.0 * n * 0.0004 / 1000.0;
         assert!(
-            (run.get("cost_storage_usd").unwrap() - fee).abs() < 1e-12,
+            (run.get(Metric::CostStorage).unwrap() - fee).abs() < 1e-12,
             "{policy}"
         );
     }

@@ -1,6 +1,8 @@
 //! The VM pool against queueing theory: Erlang C (M/M/c), Pollaczek–Khinchine (M/G/1) and
 //! Little's law, with tolerances from the replications' confidence intervals.
 
+use infersim::report::Metric;
+
 use crate::common::{assert_in_ci, metric, scenario};
 
 /// Erlang C: probability of waiting and mean wait in an M/M/c queue.
@@ -62,10 +64,10 @@ fn m_m_1_matches_erlang_c() {
     ));
     let (_, wq) = erlang_c(1, lambda, mu);
     assert!((wq - 0.7 / 0.3).abs() < 1e-12);
-    assert_in_ci("M/M/1 mean wait", &metric(&sc, "wait_mean_s")[0], wq);
+    assert_in_ci("M/M/1 mean wait", &metric(&sc, Metric::WaitMean)[0], wq);
     assert_in_ci(
         "M/M/1 utilisation",
-        &metric(&sc, "vm_utilization")[0],
+        &metric(&sc, Metric::VmUtilization)[0],
         lambda / mu,
     );
 }
@@ -82,13 +84,13 @@ fn m_m_8_matches_erlang_c() {
     ));
     let (p_wait, wq) = erlang_c(8, lambda, mu);
     let r = infersim::run_scenario(&sc, None, None).unwrap();
-    let get = |m: &str| -> Vec<f64> { r.results[0].iter().map(|x| x.get(m).unwrap()).collect() };
-    assert_in_ci("M/M/8 mean wait", &get("wait_mean_s"), wq);
+    let get = |m: Metric| -> Vec<f64> { r.results[0].iter().map(|x| x.get(m).unwrap()).collect() };
+    assert_in_ci("M/M/8 mean wait", &get(Metric::WaitMean), wq);
     // P(wait) = 0.7015: the share of customers that find all 8 servers busy.
-    assert_in_ci("M/M/8 P(wait)", &get("wait_probability"), p_wait);
+    assert_in_ci("M/M/8 P(wait)", &get(Metric::WaitProbability), p_wait);
     assert_in_ci(
         "M/M/8 utilisation",
-        &get("vm_utilization"),
+        &get(Metric::VmUtilization),
         lambda / (8.0 * mu),
     );
 }
@@ -103,11 +105,11 @@ fn m_g_1_matches_pollaczek_khinchine() {
     let wq = lambda * es2 / (2.0 * (1.0 - lambda));
     let service = format!(r#"{{ kind = "lognormal", mu = {mu}, sigma = {sigma} }}"#);
     let sc = scenario(&pool_scenario(1, lambda, &service, "20000s", 20));
-    assert_in_ci("M/G/1 mean wait", &metric(&sc, "wait_mean_s")[0], wq);
+    assert_in_ci("M/G/1 mean wait", &metric(&sc, Metric::WaitMean)[0], wq);
     // Mean latency = wait + mean service.
     assert_in_ci(
         "M/G/1 mean latency",
-        &metric(&sc, "latency_mean_s")[0],
+        &metric(&sc, Metric::LatencyMean)[0],
         wq + 1.0,
     );
 }
@@ -123,7 +125,7 @@ fn m_d_1_matches_pollaczek_khinchine() {
         "20000s",
         20,
     ));
-    assert_in_ci("M/D/1 mean wait", &metric(&sc, "wait_mean_s")[0], wq);
+    assert_in_ci("M/D/1 mean wait", &metric(&sc, Metric::WaitMean)[0], wq);
 }
 
 #[test]
@@ -156,8 +158,8 @@ kind = "all-faas"
     let diffs: Vec<f64> = r.results[0]
         .iter()
         .map(|run| {
-            let l = run.get("in_system_mean").unwrap();
-            let lw = run.get("arrival_rate_rps").unwrap() * run.get("latency_mean_s").unwrap();
+            let l = run.get(Metric::InSystemMean).unwrap();
+            let lw = run.get(Metric::ArrivalRate).unwrap() * run.get(Metric::LatencyMean).unwrap();
             (l - lw) / l
         })
         .collect();
@@ -208,7 +210,7 @@ fn concurrency_limit_with_drop_is_an_erlang_b_loss_system() {
     let r = infersim::run_scenario(&sc, None, None).unwrap();
     let blocked: Vec<f64> = r.results[0]
         .iter()
-        .map(|run| run.get("dropped").unwrap() / run.get("requests").unwrap())
+        .map(|run| run.get(Metric::Dropped).unwrap() / run.get(Metric::Requests).unwrap())
         .collect();
     assert_in_ci("Erlang B blocking", &blocked, erlang_b(c, a));
 }
@@ -218,7 +220,7 @@ fn concurrency_limit_with_queue_is_an_erlang_c_delay_system() {
     let (c, lambda) = (4, 3.0);
     let sc = scenario(&faas_limited(c, lambda, r#"{ kind = "queue" }"#));
     let (_, wq) = erlang_c(c, lambda, 1.0);
-    let faas = metric(&sc, "wait_mean_s")[0].clone();
+    let faas = metric(&sc, Metric::WaitMean)[0].clone();
     assert_in_ci("throttle-queue wait", &faas, wq);
     // The same requests (common random numbers) on a 4-slot VM pool wait exactly as long: both
     // are FIFO M/M/4 queues.
@@ -233,5 +235,5 @@ fn concurrency_limit_with_queue_is_an_erlang_c_delay_system() {
         .replace("seed = 2024", "seed = 77")
         .replace("warmup = \"500s\"", "warmup = \"200s\""),
     );
-    assert_eq!(faas, metric(&vm, "wait_mean_s")[0]);
+    assert_eq!(faas, metric(&vm, Metric::WaitMean)[0]);
 }

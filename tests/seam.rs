@@ -16,7 +16,8 @@ fn run(text: &str) -> RunResult {
 }
 
 fn get(r: &RunResult, name: &str) -> f64 {
-    r.get(name)
+    r.get_named(name)
+        .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no metric `{name}` in {:?}", r.metrics))
 }
 

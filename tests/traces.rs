@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use infersim::kernel::rng;
+use infersim::report::Metric;
 use infersim::scenario::Scenario;
 use infersim::workload::trace::TraceSpec;
 
@@ -181,11 +182,11 @@ fn pacslab_replay_matches_lambdas_cold_starts_and_instances() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/pacslab-replay.toml");
     let sc = Scenario::load(&path).unwrap();
     let r = infersim::run_scenario(&sc, None, None).unwrap();
-    let mean = |m: &str| {
+    let mean = |m: Metric| {
         r.results[0].iter().map(|x| x.get(m).unwrap()).sum::<f64>() / r.results[0].len() as f64
     };
-    let cold = mean("cold_starts");
-    let instances = mean("instances_created");
+    let cold = mean(Metric::ColdStarts);
+    let instances = mean(Metric::InstancesCreated);
     assert!(
         (cold - 56.0).abs() <= 0.15 * 56.0,
         "cold starts {cold} vs 56 recorded"
@@ -194,7 +195,7 @@ fn pacslab_replay_matches_lambdas_cold_starts_and_instances() {
         (instances - 58.0).abs() <= 0.15 * 58.0,
         "instances {instances} vs 58 recorded"
     );
-    assert_eq!(mean("requests"), 10_116.0);
+    assert_eq!(mean(Metric::Requests), 10_116.0);
     let text = std::fs::read_to_string(&path)
         .unwrap()
         .replace("max_lifetime = \"85m\"", "max_lifetime = \"123m\"");
@@ -202,7 +203,7 @@ fn pacslab_replay_matches_lambdas_cold_starts_and_instances() {
     let r2 = infersim::run_scenario(&longer, None, None).unwrap();
     let cold2 = r2.results[0]
         .iter()
-        .map(|x| x.get("cold_starts").unwrap())
+        .map(|x| x.get(Metric::ColdStarts).unwrap())
         .sum::<f64>()
         / 10.0;
     assert!(cold2 < cold, "{cold2} vs {cold}");
@@ -223,16 +224,16 @@ fn hybrid_histogram_dominates_fixed_ten_minutes_on_the_azure_sample() {
     let f = infersim::engine::run(&sc, fixed, 0).unwrap();
     let h = infersim::engine::run(&sc, hybrid, 0).unwrap();
     let (fc, hc) = (
-        f.get("cold_start_pct_p75_functions").unwrap(),
-        h.get("cold_start_pct_p75_functions").unwrap(),
+        f.get(Metric::ColdStartPctP75Functions).unwrap(),
+        h.get(Metric::ColdStartPctP75Functions).unwrap(),
     );
     let (fm, hm) = (
-        f.get("idle_memory_gb_s").unwrap(),
-        h.get("idle_memory_gb_s").unwrap(),
+        f.get(Metric::IdleMemory).unwrap(),
+        h.get(Metric::IdleMemory).unwrap(),
     );
     assert!(hc <= fc, "p75 cold-start %: hybrid {hc} vs fixed {fc}");
     assert!(hm < fm, "idle memory: hybrid {hm} vs fixed {fm}");
-    assert_eq!(f.get("requests"), h.get("requests"));
+    assert_eq!(f.get(Metric::Requests), h.get(Metric::Requests));
 }
 
 #[test]

@@ -1,7 +1,13 @@
-//! The end of a run: bills closed at the end time and the metrics assembled.
+//! The end of a run: bills closed at the end time and the metrics assembled, in catalogue order,
+//! from the counters, the recorder, the ledger and the platform state.
 
-use super::Sim;
+use hdrhistogram::Histogram;
+
+use super::{Counters, Sim};
+use crate::cloud::billing::{Costs, Ledger};
+use crate::cloud::faas::Faas;
 use crate::kernel::SimTime;
+use crate::report::metric::{Layout, Metric, Slot};
 use crate::report::{FunctionStats, RunResult};
 
 /// The `p` quantile of sorted values, by linear interpolation (R-7); NaN when empty.
@@ -12,6 +18,148 @@ fn quantile_sorted(xs: &[f64], p: f64) -> f64 {
     let h = (xs.len() - 1) as f64 * p;
     let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
     xs[lo] + (xs[hi] - xs[lo]) * (h - lo as f64)
+}
+
+/// `num / den`, or `empty` when `den` is 0.
+fn ratio(num: u64, den: u64, empty: f64) -> f64 {
+    if den == 0 {
+        empty
+    } else {
+        num as f64 / den as f64
+    }
+}
+
+/// A mean of nanoseconds in seconds; NaN when `n` is 0.
+fn mean_s(sum_ns: u128, n: u64) -> f64 {
+    if n == 0 {
+        f64::NAN
+    } else {
+        sum_ns as f64 / n as f64 / 1e9
+    }
+}
+
+/// Everything a metric is computed from, once the bills are closed.
+struct Totals<'a> {
+    c: &'a Counters,
+    latency: &'a Histogram<u64>,
+    costs: Costs,
+    ledger: &'a Ledger,
+    faas: &'a Faas,
+    end: SimTime,
+    /// The measurement window, seconds.
+    window: f64,
+    in_system_marks: [u128; 2],
+    /// VM slot-time, busy and running (ns).
+    busy: u128,
+    cap: u128,
+    vms_launched: u64,
+    events: u64,
+    /// Per function invoked at least once, its cold-start percentage, sorted (several request
+    /// classes only).
+    cold_pct: Vec<f64>,
+}
+
+impl Totals<'_> {
+    fn value(&self, slot: Slot) -> f64 {
+        let c = self.c;
+        let stage = || slot.stage.expect("per-stage metrics have a stage");
+        let per_ns_of_run = |area: u128| area as f64 / self.end.0.max(1) as f64;
+        match slot.metric {
+            Metric::Requests => c.requests as f64,
+            Metric::Completed => c.completed as f64,
+            Metric::Dropped => c.dropped as f64,
+            Metric::ColdStarts => c.cold_starts as f64,
+            Metric::Invocations => c.invocations as f64,
+            Metric::ColdStartRate => ratio(c.cold_starts, c.invocations, 0.0),
+            Metric::Throttles => c.throttles as f64,
+            Metric::LatencyMean => mean_s(c.latency_sum_ns, c.completed),
+            Metric::LatencyP50 | Metric::LatencyP90 | Metric::LatencyP99 | Metric::LatencyP999 => {
+                if c.completed == 0 {
+                    f64::NAN
+                } else {
+                    let q = slot
+                        .metric
+                        .latency_quantile()
+                        .expect("a latency percentile");
+                    self.latency.value_at_quantile(q) as f64 / 1e9
+                }
+            }
+            Metric::LatencyMax => {
+                if c.completed == 0 {
+                    f64::NAN
+                } else {
+                    self.latency.max() as f64 / 1e9
+                }
+            }
+            Metric::WaitMean => mean_s(c.wait_sum_ns, c.waits),
+            Metric::WaitProbability => ratio(c.waited, c.waits, f64::NAN),
+            Metric::Throughput => c.completed as f64 / self.window,
+            Metric::ArrivalRate => c.requests as f64 / self.window,
+            Metric::InSystemMean => {
+                (self.in_system_marks[1] - self.in_system_marks[0]) as f64 / (self.window * 1e9)
+            }
+            Metric::SloViolationRate => ratio(c.slo_violations + c.dropped, c.requests, 0.0),
+            Metric::CostTotal => self.costs.total(),
+            Metric::CostFaasCompute => self.costs.faas_compute,
+            Metric::CostFaasRequests => self.costs.faas_requests,
+            Metric::CostVm => self.costs.vm,
+            Metric::CostStorage => self.costs.storage,
+            Metric::CostTransfer => self.costs.transfer,
+            Metric::StoragePuts => self.ledger.storage_puts as f64,
+            Metric::StorageGets => self.ledger.storage_gets as f64,
+            Metric::CostPerMillion => {
+                if c.requests_all == 0 {
+                    0.0
+                } else {
+                    self.costs.total() / c.requests_all as f64 * 1e6
+                }
+            }
+            Metric::VmUtilization => {
+                if self.cap == 0 {
+                    f64::NAN
+                } else {
+                    self.busy as f64 / self.cap as f64
+                }
+            }
+            Metric::VmBusySlotTime => self.busy as f64 / 1e9,
+            Metric::VmBilledHours => self.ledger.vm_billed_seconds as f64 / 3600.0,
+            Metric::VmsLaunched => self.vms_launched as f64,
+            Metric::InstancesCreated => self.faas.created as f64,
+            Metric::IdleMemory => self.faas.idle_mb_ns as f64 / 1024.0 / 1e9,
+            Metric::InstancesMean => per_ns_of_run(self.faas.alive_over_time.area(self.end)),
+            Metric::InstancesBusyMean => per_ns_of_run(self.faas.busy_over_time.area(self.end)),
+            Metric::InstancesIdleMean => per_ns_of_run(
+                self.faas.alive_over_time.area(self.end) - self.faas.busy_over_time.area(self.end),
+            ),
+            Metric::InstanceLifespanMean => {
+                if self.faas.evicted == 0 {
+                    f64::NAN
+                } else {
+                    self.faas.lifetime_ns_sum as f64 / self.faas.evicted as f64 / 1e9
+                }
+            }
+            Metric::EndTime => self.end.as_secs_f64(),
+            Metric::Events => self.events as f64,
+            Metric::StageEntered => c.stage_entries[stage()] as f64,
+            Metric::StageExited => c.exits[stage()] as f64,
+            Metric::StageVmShare => {
+                let i = stage();
+                let (v, f) = (c.tasks_vm[i], c.tasks_faas[i]);
+                ratio(v, v + f, f64::NAN)
+            }
+            Metric::ColdStartPctP50Functions
+            | Metric::ColdStartPctP75Functions
+            | Metric::ColdStartPctP90Functions
+            | Metric::ColdStartPctP99Functions => {
+                let q = slot
+                    .metric
+                    .function_quantile()
+                    .expect("a percentile over functions");
+                quantile_sorted(&self.cold_pct, q)
+            }
+            Metric::FunctionsInvoked => self.cold_pct.len() as f64,
+        }
+    }
 }
 
 impl Sim<'_> {
@@ -28,159 +176,6 @@ impl Sim<'_> {
                     .add_pc_configured(pc, f.memory_mb, end.since(SimTime::ZERO));
             }
         }
-        let costs = self.ledger.costs(&self.sc.prices);
-        let latency = self.latency.histogram();
-        let c = &self.counters;
-        let window = (self.horizon.since(self.warmup)).as_secs_f64();
-        let q = |p: f64| {
-            if c.completed == 0 {
-                f64::NAN
-            } else {
-                latency.value_at_quantile(p) as f64 / 1e9
-            }
-        };
-        let mean = |sum: u128, n: u64| {
-            if n == 0 {
-                f64::NAN
-            } else {
-                sum as f64 / n as f64 / 1e9
-            }
-        };
-        let (busy, cap) = self.pools.iter().fold((0u128, 0u128), |(b, c), p| {
-            (b + p.busy_slots.area(end), c + p.running_slots.area(end))
-        });
-        let mut m: Vec<(String, f64)> = vec![
-            ("requests".into(), c.requests as f64),
-            ("completed".into(), c.completed as f64),
-            ("dropped".into(), c.dropped as f64),
-            ("cold_starts".into(), c.cold_starts as f64),
-            ("invocations".into(), c.invocations as f64),
-            (
-                "cold_start_rate".into(),
-                if c.invocations == 0 {
-                    0.0
-                } else {
-                    c.cold_starts as f64 / c.invocations as f64
-                },
-            ),
-            ("throttles".into(), c.throttles as f64),
-            ("latency_mean_s".into(), mean(c.latency_sum_ns, c.completed)),
-            ("latency_p50_s".into(), q(0.5)),
-            ("latency_p90_s".into(), q(0.9)),
-            ("latency_p99_s".into(), q(0.99)),
-            ("latency_p999_s".into(), q(0.999)),
-            (
-                "latency_max_s".into(),
-                if c.completed == 0 {
-                    f64::NAN
-                } else {
-                    latency.max() as f64 / 1e9
-                },
-            ),
-            ("wait_mean_s".into(), mean(c.wait_sum_ns, c.waits)),
-            (
-                "wait_probability".into(),
-                if c.waits == 0 {
-                    f64::NAN
-                } else {
-                    c.waited as f64 / c.waits as f64
-                },
-            ),
-            ("throughput_rps".into(), c.completed as f64 / window),
-            ("arrival_rate_rps".into(), c.requests as f64 / window),
-            (
-                "in_system_mean".into(),
-                (self.in_system_marks[1] - self.in_system_marks[0]) as f64 / (window * 1e9),
-            ),
-        ];
-        if self.sc.run.slo.is_some() {
-            m.push((
-                "slo_violation_rate".into(),
-                if c.requests == 0 {
-                    0.0
-                } else {
-                    (c.slo_violations + c.dropped) as f64 / c.requests as f64
-                },
-            ));
-        }
-        m.extend([
-            ("cost_total_usd".into(), costs.total()),
-            ("cost_faas_compute_usd".into(), costs.faas_compute),
-            ("cost_faas_requests_usd".into(), costs.faas_requests),
-            ("cost_vm_usd".into(), costs.vm),
-            ("cost_storage_usd".into(), costs.storage),
-            ("cost_transfer_usd".into(), costs.transfer),
-            ("storage_puts".into(), self.ledger.storage_puts as f64),
-            ("storage_gets".into(), self.ledger.storage_gets as f64),
-            (
-                "cost_per_million_usd".into(),
-                if c.requests_all == 0 {
-                    0.0
-                } else {
-                    costs.total() / c.requests_all as f64 * 1e6
-                },
-            ),
-            (
-                "vm_utilization".into(),
-                if cap == 0 {
-                    f64::NAN
-                } else {
-                    busy as f64 / cap as f64
-                },
-            ),
-            ("vm_busy_slot_s".into(), busy as f64 / 1e9),
-            (
-                "vm_billed_hours".into(),
-                self.ledger.vm_billed_seconds as f64 / 3600.0,
-            ),
-            (
-                "vms_launched".into(),
-                self.pools.iter().map(|p| p.launched).sum::<u64>() as f64,
-            ),
-            ("instances_created".into(), self.faas.created as f64),
-            (
-                "idle_memory_gb_s".into(),
-                self.faas.idle_mb_ns as f64 / 1024.0 / 1e9,
-            ),
-            (
-                "instances_mean".into(),
-                self.faas.alive_over_time.area(end) as f64 / end.0.max(1) as f64,
-            ),
-            (
-                "instances_busy_mean".into(),
-                self.faas.busy_over_time.area(end) as f64 / end.0.max(1) as f64,
-            ),
-            (
-                "instances_idle_mean".into(),
-                (self.faas.alive_over_time.area(end) - self.faas.busy_over_time.area(end)) as f64
-                    / end.0.max(1) as f64,
-            ),
-            (
-                "instance_lifespan_mean_s".into(),
-                if self.faas.evicted == 0 {
-                    f64::NAN
-                } else {
-                    self.faas.lifetime_ns_sum as f64 / self.faas.evicted as f64 / 1e9
-                },
-            ),
-            ("end_time_s".into(), end.as_secs_f64()),
-            ("events".into(), self.events as f64),
-        ]);
-        for (i, name) in self.planner.stage_names().iter().enumerate() {
-            let (v, f) = (c.tasks_vm[i], c.tasks_faas[i]);
-            if self.planner.stage_names().len() > 1 {
-                m.push((format!("stage_{}_entered", name), c.stage_entries[i] as f64));
-                m.push((format!("stage_{}_exited", name), c.exits[i] as f64));
-            }
-            m.push((
-                format!("stage_{}_vm_share", name),
-                if v + f == 0 {
-                    f64::NAN
-                } else {
-                    v as f64 / (v + f) as f64
-                },
-            ));
-        }
         let functions: Vec<FunctionStats> = self
             .faas
             .functions
@@ -193,27 +188,153 @@ impl Sim<'_> {
                 idle_gb_s: f.idle_mb_ns as f64 / 1024.0 / 1e9,
             })
             .collect();
-        if self.n_classes > 1 {
-            // Distribution over functions of the cold-start percentage (functions invoked at
-            // least once), as in "Serverless in the Wild".
-            let mut pct: Vec<f64> = functions
+        let layout = Layout {
+            slo: self.sc.run.slo.is_some(),
+            stages: self
+                .planner
+                .stage_names()
+                .iter()
+                .map(|s| s.as_str())
+                .collect(),
+            several_functions: self.n_classes > 1,
+        };
+        // Distribution over functions of the cold-start percentage (functions invoked at least
+        // once), as in "Serverless in the Wild".
+        let mut cold_pct: Vec<f64> = if layout.several_functions {
+            functions
                 .iter()
                 .filter(|f| f.invocations > 0)
                 .map(|f| 100.0 * f.cold_starts as f64 / f.invocations as f64)
-                .collect();
-            pct.sort_by(f64::total_cmp);
-            for (name, p) in [("p50", 0.50), ("p75", 0.75), ("p90", 0.90), ("p99", 0.99)] {
-                m.push((
-                    format!("cold_start_pct_{name}_functions"),
-                    quantile_sorted(&pct, p),
-                ));
-            }
-            m.push(("functions_invoked".into(), pct.len() as f64));
-        }
+                .collect()
+        } else {
+            Vec::new()
+        };
+        cold_pct.sort_by(f64::total_cmp);
+        let (busy, cap) = self.pools.iter().fold((0u128, 0u128), |(b, c), p| {
+            (b + p.busy_slots.area(end), c + p.running_slots.area(end))
+        });
+        let totals = Totals {
+            c: &self.counters,
+            latency: self.rec.latency(),
+            costs: self.ledger.costs(&self.sc.prices),
+            ledger: &self.ledger,
+            faas: &self.faas,
+            end,
+            window: (self.horizon.since(self.warmup)).as_secs_f64(),
+            in_system_marks: self.in_system_marks,
+            busy,
+            cap,
+            vms_launched: self.pools.iter().map(|p| p.launched).sum(),
+            events: self.events,
+            cold_pct,
+        };
+        let metrics = layout.assemble(|slot| totals.value(slot));
         RunResult {
-            metrics: m,
-            samples: self.samples,
+            metrics,
+            samples: self.rec.into_samples(),
             functions,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::report::RunResult;
+    use crate::report::metric::{Metric, Presence};
+    use crate::scenario::Scenario;
+
+    fn run(text: &str, dir: &std::path::Path) -> RunResult {
+        let sc = Scenario::from_str_at(text, &dir.join("t.toml")).unwrap();
+        crate::engine::run(&sc, 0, 0).expect("the run reads no trace")
+    }
+
+    /// The run's metrics come in catalogue order, the per-stage ones as one block (each stage in
+    /// plan order, its metrics in catalogue order) at the catalogue's place; the metrics reported
+    /// are those whose condition holds.
+    fn assert_catalogue_order(r: &RunResult, stages: &[&str], slo: bool, several: bool) {
+        let pos = |m: Metric| Metric::ALL.iter().position(|&n| n == m).unwrap();
+        let first_stage = Metric::ALL.iter().position(|m| m.per_stage()).unwrap();
+        let mut expected: Vec<String> = Vec::new();
+        for &m in Metric::ALL {
+            let present = match m.presence() {
+                Presence::Always => true,
+                Presence::WithSlo => slo,
+                Presence::MultiStage => stages.len() > 1,
+                Presence::SeveralFunctions => several,
+            };
+            if present && !m.per_stage() {
+                expected.push(m.name().to_string());
+            }
+        }
+        let at = expected
+            .iter()
+            .position(|n| pos(Metric::from_name(n).unwrap().metric()) > first_stage)
+            .unwrap_or(expected.len());
+        let mut block = Vec::new();
+        for s in stages {
+            for &m in Metric::ALL {
+                if m.per_stage() && (stages.len() > 1 || m.presence() == Presence::Always) {
+                    block.push(m.of_stage(s).to_string());
+                }
+            }
+        }
+        expected.splice(at..at, block);
+        let got: Vec<String> = r.metrics.iter().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_runs_metrics_come_in_catalogue_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let two_stages = r#"
+name = "order"
+[run]
+horizon = "30s"
+slo = "300ms"
+[workload]
+arrivals = { kind = "poisson", rate = "5/s" }
+[[stage]]
+name = "first"
+service = { kind = "exponential", mean = "50ms" }
+exit = 0.5
+[[stage]]
+name = "second"
+service = { kind = "exponential", mean = "50ms" }
+[[policy]]
+kind = "all-faas"
+"#;
+        let r = run(two_stages, dir.path());
+        assert_catalogue_order(&r, &["first", "second"], true, false);
+        assert!(r.get(Metric::Requests).unwrap() > 50.0);
+        assert!(r.get(Metric::SloViolationRate).is_some());
+        assert_eq!(
+            r.get_stage(Metric::StageEntered, "first"),
+            r.get(Metric::Requests)
+        );
+        assert_eq!(r.get_stage(Metric::StageVmShare, "second"), Some(0.0));
+        assert_eq!(r.get(Metric::ColdStartPctP50Functions), None);
+
+        // One stage, no SLO, a trace of two functions.
+        std::fs::write(
+            dir.path().join("trace.csv"),
+            "t,fn\n0,a\n100,b\n200,a\n5000,b\n9000,a\n",
+        )
+        .unwrap();
+        let traced = r#"
+name = "order2"
+[run]
+horizon = "20s"
+[workload]
+arrivals = { kind = "trace", format = "csv", path = "trace.csv", time_column = "t", time_unit = "ms", function_column = "fn" }
+[[stage]]
+name = "only"
+service = { kind = "constant", value = "10ms" }
+[[policy]]
+kind = "all-faas"
+"#;
+        let r = run(traced, dir.path());
+        assert_catalogue_order(&r, &["only"], false, true);
+        assert_eq!(r.get(Metric::FunctionsInvoked), Some(2.0));
+        assert_eq!(r.get(Metric::Requests), Some(5.0));
     }
 }

@@ -12,7 +12,6 @@ mod error;
 mod events;
 mod finish;
 mod group;
-mod latency;
 mod request;
 mod source;
 
@@ -26,6 +25,7 @@ use crate::kernel::rng::{self, streams};
 use crate::kernel::{EventQueue, Integral, SimDuration, SimRng, SimTime, StreamFamily};
 use crate::plan::{Completion, Next, Outcome, Planner, Target, Work};
 use crate::policy::{self, Backend, Policy, ScaleAction, TaskInfo, View};
+use crate::report::metric::Recorder;
 use crate::report::{RunResult, Sample};
 use crate::scenario::Scenario;
 use crate::workload::batch::{Batcher, Member};
@@ -33,7 +33,6 @@ use crate::workload::trace::Arrival;
 use arena::Arena;
 pub use error::RunError;
 pub use events::Event;
-use latency::Latencies;
 use request::{Loc, NO_FUNCTION, NO_LAW, Request, Task, TaskState};
 use source::Source;
 
@@ -139,10 +138,9 @@ struct Sim<'a> {
     boot_rng: SimRng,
     platform_rng: SimRng,
     counters: Counters,
-    latency: Latencies,
+    rec: Recorder,
     in_system: Integral,
     in_system_marks: [u128; 2],
-    samples: Vec<Sample>,
     arrivals_at_last_sample: u64,
     in_flight: u64,
     /// Cancelled invocations still running (they finish and are billed).
@@ -311,10 +309,9 @@ impl<'a> Sim<'a> {
                 exits: vec![0; n_stages],
                 stage_entries: vec![0; n_stages],
             },
-            latency: Latencies::new(),
+            rec: Recorder::new(),
             in_system: Integral::default(),
             in_system_marks: [0; 2],
-            samples: Vec::new(),
             arrivals_at_last_sample: 0,
             in_flight: 0,
             orphans: 0,
@@ -1103,7 +1100,7 @@ impl<'a> Sim<'a> {
         }
         self.counters.completed += 1;
         self.counters.latency_sum_ns += lat as u128;
-        self.latency.record(lat);
+        self.rec.record_latency(lat);
         if let Some(slo) = self.sc.run.slo
             && lat > slo.as_nanos()
         {
@@ -1211,7 +1208,7 @@ impl<'a> Sim<'a> {
             s.vm_slots_busy += p.busy_slots.value() as u32;
             s.vm_queue += p.queued;
         }
-        self.samples.push(s);
+        self.rec.record_sample(s);
         if now < self.horizon || self.in_flight + self.orphans > 0 {
             let _ = self.queue.push(now + iv, Event::Sample);
         }

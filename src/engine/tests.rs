@@ -39,7 +39,8 @@ fn run0(text: &str) -> RunResult {
 }
 
 fn get(r: &RunResult, name: &str) -> f64 {
-    r.get(name)
+    r.get_named(name)
+        .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no metric `{name}` in {:?}", r.metrics))
 }
 

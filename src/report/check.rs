@@ -10,11 +10,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::ScenarioResults;
+use super::metric::{Metric, MetricKey};
 use super::stats::summarize;
 use super::write::{csv_field, fmt_num};
 
 /// The metrics the gate compares (larger is worse for both).
-pub const GATED: &[&str] = &["cost_total_usd", "latency_p99_s"];
+pub const GATED: &[Metric] = &[Metric::CostTotal, Metric::LatencyP99];
 
 /// One baseline value.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,8 +24,8 @@ pub struct Entry {
     pub scenario: String,
     /// Policy name.
     pub policy: String,
-    /// Metric name.
-    pub metric: String,
+    /// Metric.
+    pub metric: MetricKey,
     /// Mean over replications.
     pub value: f64,
 }
@@ -33,7 +34,7 @@ pub struct Entry {
 pub fn measure(r: &ScenarioResults) -> Vec<Entry> {
     let mut out = Vec::new();
     for (p, runs) in r.policies.iter().zip(&r.results) {
-        for m in GATED {
+        for &m in GATED {
             let xs: Vec<f64> = runs
                 .iter()
                 .map(|run| run.get(m).unwrap_or(f64::NAN))
@@ -41,7 +42,7 @@ pub fn measure(r: &ScenarioResults) -> Vec<Entry> {
             out.push(Entry {
                 scenario: r.scenario.clone(),
                 policy: p.clone(),
-                metric: m.to_string(),
+                metric: m.into(),
                 value: summarize(&xs, 0.95).mean,
             });
         }
@@ -69,10 +70,11 @@ pub fn parse_baseline(bytes: &[u8]) -> Result<Vec<Entry>, String> {
                 .parse()
                 .map_err(|_| format!("line {}: `{}` is not a number", i + 2, &rec[3]))?
         };
+        let metric = Metric::from_name(&rec[2]).map_err(|e| format!("line {}: {e}", i + 2))?;
         out.push(Entry {
             scenario: rec[0].to_string(),
             policy: rec[1].to_string(),
-            metric: rec[2].to_string(),
+            metric,
             value,
         });
     }
@@ -94,7 +96,7 @@ pub fn baseline_csv(entries: &[Entry]) -> String {
             "{},{},{},{}",
             csv_field(&e.scenario),
             csv_field(&e.policy),
-            csv_field(&e.metric),
+            csv_field(&e.metric.name()),
             fmt_num(e.value)
         );
     }
@@ -165,7 +167,7 @@ pub struct Diff {
     /// Policy.
     pub policy: String,
     /// Metric.
-    pub metric: String,
+    pub metric: MetricKey,
     /// Baseline value (NaN if none).
     pub baseline: f64,
     /// Current value (NaN if none).
@@ -280,7 +282,7 @@ pub fn table(diffs: &[Diff]) -> String {
         rows.push([
             d.scenario.clone(),
             d.policy.clone(),
-            d.metric.clone(),
+            d.metric.to_string(),
             fmt(d.baseline),
             fmt(d.current),
             if d.change.is_nan() {
@@ -321,7 +323,7 @@ pub fn table(diffs: &[Diff]) -> String {
 mod tests {
     use super::*;
 
-    fn e(p: &str, m: &str, v: f64) -> Entry {
+    fn e(p: &str, m: Metric, v: f64) -> Entry {
         Entry {
             scenario: "s".into(),
             policy: p.into(),
@@ -332,21 +334,42 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        let base = vec![e("a", "cost_total_usd", 1.0), e("b", "cost_total_usd", 1.0)];
+        let base = vec![
+            e("a", Metric::CostTotal, 1.0),
+            e("b", Metric::CostTotal, 1.0),
+        ];
         let cur = vec![
-            e("a", "cost_total_usd", 1.005),
-            e("c", "cost_total_usd", 1.0),
+            e("a", Metric::CostTotal, 1.005),
+            e("c", Metric::CostTotal, 1.0),
         ];
         let d = compare(&base, &cur, 0.01);
         assert_eq!(d[0].status, Status::Ok);
         assert_eq!(d[1].status, Status::New);
         assert_eq!(d[2].status, Status::Missing);
-        let d = compare(&base[..1], &[e("a", "cost_total_usd", 1.02)], 0.01);
+        let d = compare(&base[..1], &[e("a", Metric::CostTotal, 1.02)], 0.01);
         assert_eq!(d[0].status, Status::Regression);
-        let d = compare(&base[..1], &[e("a", "cost_total_usd", 0.9)], 0.01);
+        let d = compare(&base[..1], &[e("a", Metric::CostTotal, 0.9)], 0.01);
         assert_eq!(d[0].status, Status::Improved);
-        let d = compare(&[e("a", "x", 0.0)], &[e("a", "x", 0.1)], 0.5);
+        let d = compare(
+            &[e("a", Metric::Events, 0.0)],
+            &[e("a", Metric::Events, 0.1)],
+            0.5,
+        );
         assert_eq!(d[0].status, Status::Regression);
+    }
+
+    #[test]
+    fn baselines_name_known_metrics() {
+        let b = parse_baseline(b"scenario,policy,metric,value\ns,a,latency_p99_s,0.5\n").unwrap();
+        assert_eq!(b, vec![e("a", Metric::LatencyP99, 0.5)]);
+        assert_eq!(parse_baseline(baseline_csv(&b).as_bytes()).unwrap(), b);
+        let err =
+            parse_baseline(b"scenario,policy,metric,value\ns,a,latency_p99,0.5\n").unwrap_err();
+        assert!(
+            err.starts_with("line 2: unknown metric `latency_p99`"),
+            "{err}"
+        );
+        assert!(err.contains("`latency_p99_s`"), "{err}");
     }
 
     #[test]
@@ -359,10 +382,10 @@ mod tests {
 
     #[test]
     fn update_keeps_other_scenarios() {
-        let mut other = e("a", "x", 5.0);
+        let mut other = e("a", Metric::Events, 5.0);
         other.scenario = "t".into();
-        let old = vec![e("a", "x", 1.0), other.clone()];
-        let new = vec![e("a", "x", 2.0), e("b", "x", 3.0)];
+        let old = vec![e("a", Metric::Events, 1.0), other.clone()];
+        let new = vec![e("a", Metric::Events, 2.0), e("b", Metric::Events, 3.0)];
         let u = updated(&old, &new);
         assert_eq!(u, vec![new[0].clone(), new[1].clone(), other]);
     }

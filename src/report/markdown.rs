@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
 
+use super::metric::Metric;
 use super::plot::{COST_COMPONENTS, Plot, style::tick};
 use super::stats::Summary;
 use super::tidy::{Group, Tidy};
@@ -21,17 +22,17 @@ pub struct Meta {
 }
 
 /// Columns of the results table: (metric, title, scale).
-const COLUMNS: &[(&str, &str, f64)] = &[
-    ("requests", "requests", 1.0),
-    ("completed", "completed", 1.0),
-    ("cold_starts", "cold starts", 1.0),
-    ("latency_mean_s", "mean (ms)", 1e3),
-    ("latency_p50_s", "p50 (ms)", 1e3),
-    ("latency_p99_s", "p99 (ms)", 1e3),
-    ("slo_violation_rate", "SLO viol. (%)", 100.0),
-    ("throughput_rps", "req/s", 1.0),
-    ("cost_total_usd", "cost ($)", 1.0),
-    ("cost_per_million_usd", "$ per 1M", 1.0),
+const COLUMNS: &[(Metric, &str, f64)] = &[
+    (Metric::Requests, "requests", 1.0),
+    (Metric::Completed, "completed", 1.0),
+    (Metric::ColdStarts, "cold starts", 1.0),
+    (Metric::LatencyMean, "mean (ms)", 1e3),
+    (Metric::LatencyP50, "p50 (ms)", 1e3),
+    (Metric::LatencyP99, "p99 (ms)", 1e3),
+    (Metric::SloViolationRate, "SLO viol. (%)", 100.0),
+    (Metric::Throughput, "req/s", 1.0),
+    (Metric::CostTotal, "cost ($)", 1.0),
+    (Metric::CostPerMillion, "$ per 1M", 1.0),
 ];
 
 fn cell(s: Option<&Summary>, scale: f64) -> String {
@@ -68,7 +69,7 @@ pub fn report(meta: &Meta, tidy: &Tidy, plots: &[Plot]) -> String {
     }
     let reps = groups
         .iter()
-        .map(|g| g.get("requests").map_or(0, |s| s.n))
+        .map(|g| g.get(Metric::Requests).map_or(0, |s| s.n))
         .max()
         .unwrap_or(0);
     let _ = writeln!(out, "## Results\n");
@@ -77,9 +78,9 @@ pub fn report(meta: &Meta, tidy: &Tidy, plots: &[Plot]) -> String {
         "Mean ± half-width of the 95 % Student-t confidence interval over {reps} replication{} (the interval is omitted with one replication).\n",
         if reps == 1 { "" } else { "s" }
     );
-    let cols: Vec<&(&str, &str, f64)> = COLUMNS
+    let cols: Vec<&(Metric, &str, f64)> = COLUMNS
         .iter()
-        .filter(|(m, ..)| groups.iter().any(|g| g.get(m).is_some()))
+        .filter(|(m, ..)| groups.iter().any(|g| g.get(*m).is_some()))
         .collect();
     let mut head: Vec<String> = Vec::new();
     if sweep {
@@ -101,15 +102,15 @@ pub fn report(meta: &Meta, tidy: &Tidy, plots: &[Plot]) -> String {
             row.extend(g.params.iter().map(|v| md_escape(v)));
         }
         row.push(md_escape(&g.policy));
-        row.extend(cols.iter().map(|(m, _, sc)| cell(g.get(m), *sc)));
+        row.extend(cols.iter().map(|(m, _, sc)| cell(g.get(*m), *sc)));
         table_row(&mut out, &row);
     }
     out.push('\n');
 
     // Cost by component.
-    let comps: Vec<&(&str, &str)> = COST_COMPONENTS
+    let comps: Vec<&(Metric, &str)> = COST_COMPONENTS
         .iter()
-        .filter(|(m, _)| groups.iter().any(|g| g.get(m).is_some()))
+        .filter(|(m, _)| groups.iter().any(|g| g.get(*m).is_some()))
         .collect();
     if !comps.is_empty() {
         let _ = writeln!(out, "## Cost by component\n");
@@ -129,8 +130,8 @@ pub fn report(meta: &Meta, tidy: &Tidy, plots: &[Plot]) -> String {
                 row.push(format!("P{}", g.point));
             }
             row.push(md_escape(&g.policy));
-            row.extend(comps.iter().map(|(m, _)| mean_cell(g, m)));
-            row.push(mean_cell(g, "cost_total_usd"));
+            row.extend(comps.iter().map(|(m, _)| mean_cell(g, *m)));
+            row.push(mean_cell(g, Metric::CostTotal));
             table_row(&mut out, &row);
         }
         out.push('\n');
@@ -161,7 +162,7 @@ pub fn report(meta: &Meta, tidy: &Tidy, plots: &[Plot]) -> String {
     out
 }
 
-fn mean_cell(g: &Group, m: &str) -> String {
+fn mean_cell(g: &Group, m: Metric) -> String {
     g.get(m)
         .filter(|s| s.mean.is_finite())
         .map_or("–".into(), |s| tick(s.mean))
@@ -199,7 +200,7 @@ pub fn groups_json(tidy: &Tidy) -> Value {
                 let mut metrics = Map::new();
                 for (m, s) in &g.metrics {
                     metrics.insert(
-                        m.clone(),
+                        m.to_string(),
                         json!({
                             "mean": num(s.mean),
                             "std": num(s.std),

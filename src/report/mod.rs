@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod markdown;
+pub mod metric;
 pub mod plot;
 pub mod stats;
 pub mod tidy;
@@ -10,11 +11,13 @@ pub mod write;
 
 use serde::Serialize;
 
+pub use metric::{Metric, MetricKey, UnknownMetric};
+
 /// The result of one run (one policy, one replication).
 #[derive(Clone, Debug, Default)]
 pub struct RunResult {
-    /// Metrics in a fixed order; names carry their unit.
-    pub metrics: Vec<(String, f64)>,
+    /// Metrics in catalogue order (see [`metric`]); names carry their unit.
+    pub metrics: Vec<(MetricKey, f64)>,
     /// Time series sampled every `run.sample_interval`.
     pub samples: Vec<Sample>,
     /// Per-function statistics (one row per deployed function).
@@ -37,12 +40,31 @@ pub struct FunctionStats {
 }
 
 impl RunResult {
-    /// The value of a metric.
-    pub fn get(&self, name: &str) -> Option<f64> {
+    /// The value of a metric that is not per-stage, if the run reports it.
+    pub fn get(&self, metric: Metric) -> Option<f64> {
         self.metrics
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(k, _)| k.is(metric))
             .map(|(_, v)| *v)
+    }
+
+    /// The value of a per-stage metric for the stage named `stage`.
+    pub fn get_stage(&self, metric: Metric, stage: &str) -> Option<f64> {
+        self.metrics
+            .iter()
+            .find(|(k, _)| k.metric() == metric && k.stage_name() == Some(stage))
+            .map(|(_, v)| *v)
+    }
+
+    /// The value of a metric by key.
+    pub fn get_key(&self, key: &MetricKey) -> Option<f64> {
+        self.metrics.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+
+    /// The value of a metric named by the user (`latency_p99_s`, `stage_gpu_vm_share`): an
+    /// error for a name that is not a metric, `None` for one this run does not report.
+    pub fn get_named(&self, name: &str) -> Result<Option<f64>, UnknownMetric> {
+        Ok(self.get_key(&Metric::from_name(name)?))
     }
 }
 

@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use super::ScenarioResults;
+use super::metric::{Metric, MetricKey};
 use super::stats::{Summary, summarize};
 
 /// One observation: a metric of one run.
@@ -21,8 +22,8 @@ pub struct TidyRow {
     pub policy: String,
     /// Replication number.
     pub replication: u32,
-    /// Metric name.
-    pub metric: String,
+    /// Metric.
+    pub metric: MetricKey,
     /// Value (NaN when the cell is empty).
     pub value: f64,
 }
@@ -46,16 +47,21 @@ pub struct Group {
     /// Policy name.
     pub policy: String,
     /// Metrics in first-appearance order, with their statistics over replications.
-    pub metrics: Vec<(String, Summary)>,
+    pub metrics: Vec<(MetricKey, Summary)>,
 }
 
 impl Group {
-    /// Statistics of a metric, if the group has it.
-    pub fn get(&self, metric: &str) -> Option<&Summary> {
+    /// Statistics of a metric that is not per-stage, if the group has it.
+    pub fn get(&self, metric: Metric) -> Option<&Summary> {
         self.metrics
             .iter()
-            .find(|(m, _)| m == metric)
+            .find(|(m, _)| m.is(metric))
             .map(|(_, s)| s)
+    }
+
+    /// Statistics of a metric by key, if the group has it.
+    pub fn get_key(&self, key: &MetricKey) -> Option<&Summary> {
+        self.metrics.iter().find(|(m, _)| m == key).map(|(_, s)| s)
     }
 }
 
@@ -148,7 +154,7 @@ impl Tidy {
                 replication: rec[n - 3]
                     .parse::<u32>()
                     .map_err(|_| format!("line {line}: bad replication `{}`", &rec[n - 3]))?,
-                metric: rec[n - 2].to_string(),
+                metric: Metric::from_name(&rec[n - 2]).map_err(|e| format!("line {line}: {e}"))?,
                 value: parse_value(&rec[n - 1]).map_err(|e| format!("line {line}: {e}"))?,
             });
         }
@@ -201,7 +207,7 @@ impl Tidy {
         let mut i = 0;
         while i < self.rows.len() {
             let (point, policy) = (self.rows[i].point, &self.rows[i].policy);
-            let mut names: Vec<String> = Vec::new();
+            let mut names: Vec<MetricKey> = Vec::new();
             let mut vals: Vec<Vec<f64>> = Vec::new();
             let mut j = i;
             while j < self.rows.len()
@@ -234,30 +240,13 @@ impl Tidy {
     }
 
     /// The values of `metric` for one (point, policy), one per replication, in file order.
-    pub fn values(&self, point: usize, policy: &str, metric: &str) -> Vec<f64> {
+    pub fn values(&self, point: usize, policy: &str, metric: &MetricKey) -> Vec<f64> {
         self.rows
             .iter()
-            .filter(|r| r.point == point && r.policy == policy && r.metric == metric)
+            .filter(|r| r.point == point && r.policy == policy && &r.metric == metric)
             .map(|r| r.value)
             .collect()
     }
-}
-
-/// Quantile of a latency percentile metric name: `latency_p50_s` → 0.5, `latency_p999_s` →
-/// 0.999, `latency_p5_s` → 0.05; `latency_max_s` → 1.
-pub fn latency_quantile(metric: &str) -> Option<f64> {
-    let mid = metric.strip_prefix("latency_")?.strip_suffix("_s")?;
-    if mid == "max" {
-        return Some(1.0);
-    }
-    let digits = mid.strip_prefix('p')?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    if digits.len() == 1 {
-        return Some(digits.parse::<f64>().ok()? / 100.0);
-    }
-    format!("0.{digits}").parse().ok()
 }
 
 #[cfg(test)]
@@ -265,29 +254,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quantile_names() {
-        assert_eq!(latency_quantile("latency_p50_s"), Some(0.5));
-        assert_eq!(latency_quantile("latency_p999_s"), Some(0.999));
-        assert_eq!(latency_quantile("latency_p5_s"), Some(0.05));
-        assert_eq!(latency_quantile("latency_max_s"), Some(1.0));
-        assert_eq!(latency_quantile("latency_mean_s"), None);
-    }
-
-    #[test]
     fn parses_both_layouts() {
-        let run = Tidy::parse_csv(b"policy,replication,metric,value\na,0,x,1\na,1,x,\n").unwrap();
+        let run = Tidy::parse_csv(b"policy,replication,metric,value\na,0,events,1\na,1,events,\n")
+            .unwrap();
         assert!(run.params.is_empty());
         assert_eq!(run.rows.len(), 2);
         assert!(run.rows[1].value.is_nan());
         let sweep = Tidy::parse_csv(
-            b"point,rate,policy,replication,metric,value\n0,10/s,a,0,x,1\n0,10/s,a,1,x,3\n1,\"{ a = 1, b = 2 }\",a,0,x,2\n",
+            b"point,rate,policy,replication,metric,value\n0,10/s,a,0,stage_x_exited,1\n0,10/s,a,1,stage_x_exited,3\n1,\"{ a = 1, b = 2 }\",a,0,stage_x_exited,2\n",
         )
         .unwrap();
         assert_eq!(sweep.params, vec!["rate".to_string()]);
         assert_eq!(sweep.rows[2].params, vec!["{ a = 1, b = 2 }".to_string()]);
         let g = sweep.groups();
         assert_eq!(g.len(), 2);
-        assert_eq!(g[0].get("x").unwrap().mean, 2.0);
-        assert_eq!(g[0].get("x").unwrap().n, 2);
+        let k = Metric::StageExited.of_stage("x");
+        assert_eq!(g[0].get_key(&k).unwrap().mean, 2.0);
+        assert_eq!(g[0].get_key(&k).unwrap().n, 2);
+        assert_eq!(g[0].get(Metric::StageExited), None);
+        assert_eq!(sweep.values(0, "a", &k), vec![1.0, 3.0]);
+        let e =
+            Tidy::parse_csv(b"policy,replication,metric,value\na,0,cost_totl_usd,1\n").unwrap_err();
+        assert!(
+            e.contains("line 2") && e.contains("`cost_total_usd`"),
+            "{e}"
+        );
     }
 }

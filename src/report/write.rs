@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::ScenarioResults;
+use super::metric::{Metric, Series};
 use super::stats::summarize;
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename.
@@ -83,27 +84,31 @@ pub fn stats_csv(r: &ScenarioResults) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// The time series CSV: `policy,replication,time_s,…`.
+/// The time series CSV: `policy,replication,time_s,…` (the columns of [`Series::ALL`]).
 pub fn timeseries_csv(r: &ScenarioResults) -> Vec<u8> {
-    let mut out = String::from(
-        "policy,replication,time_s,arrival_rate_rps,in_flight,functions_busy,functions_idle,vms_running,vms_booting,vm_slots_busy,vm_queue\n",
-    );
+    let mut out = String::from("policy,replication");
+    for c in Series::ALL {
+        let _ = write!(out, ",{c}");
+    }
+    out.push('\n');
     for (p, runs) in r.policies.iter().zip(&r.results) {
         for (rep, run) in r.replications.iter().zip(runs) {
             for s in &run.samples {
-                let _ = writeln!(
-                    out,
-                    "{p},{rep},{},{},{},{},{},{},{},{},{}",
-                    num(s.time_s),
-                    num(s.arrival_rate_rps),
-                    s.in_flight,
-                    s.functions_busy,
-                    s.functions_idle,
-                    s.vms_running,
-                    s.vms_booting,
-                    s.vm_slots_busy,
-                    s.vm_queue
-                );
+                let _ = write!(out, "{p},{rep}");
+                for c in Series::ALL {
+                    let _ = match c {
+                        Series::Time => write!(out, ",{}", num(s.time_s)),
+                        Series::ArrivalRate => write!(out, ",{}", num(s.arrival_rate_rps)),
+                        Series::InFlight => write!(out, ",{}", s.in_flight),
+                        Series::FunctionsBusy => write!(out, ",{}", s.functions_busy),
+                        Series::FunctionsIdle => write!(out, ",{}", s.functions_idle),
+                        Series::VmsRunning => write!(out, ",{}", s.vms_running),
+                        Series::VmsBooting => write!(out, ",{}", s.vms_booting),
+                        Series::VmSlotsBusy => write!(out, ",{}", s.vm_slots_busy),
+                        Series::VmQueue => write!(out, ",{}", s.vm_queue),
+                    };
+                }
+                out.push('\n');
             }
         }
     }
@@ -111,25 +116,25 @@ pub fn timeseries_csv(r: &ScenarioResults) -> Vec<u8> {
 }
 
 /// The metrics shown in the terminal table, with their column titles and scale.
-const TABLE: &[(&str, &str, f64)] = &[
-    ("requests", "requests", 1.0),
-    ("completed", "completed", 1.0),
-    ("dropped", "dropped", 1.0),
-    ("cold_starts", "cold starts", 1.0),
-    ("latency_mean_s", "mean ms", 1e3),
-    ("latency_p50_s", "p50 ms", 1e3),
-    ("latency_p99_s", "p99 ms", 1e3),
-    ("slo_violation_rate", "SLO viol %", 100.0),
-    ("throughput_rps", "req/s", 1.0),
-    ("cost_total_usd", "cost $", 1.0),
-    ("cost_per_million_usd", "$ per 1M", 1.0),
+const TABLE: &[(Metric, &str, f64)] = &[
+    (Metric::Requests, "requests", 1.0),
+    (Metric::Completed, "completed", 1.0),
+    (Metric::Dropped, "dropped", 1.0),
+    (Metric::ColdStarts, "cold starts", 1.0),
+    (Metric::LatencyMean, "mean ms", 1e3),
+    (Metric::LatencyP50, "p50 ms", 1e3),
+    (Metric::LatencyP99, "p99 ms", 1e3),
+    (Metric::SloViolationRate, "SLO viol %", 100.0),
+    (Metric::Throughput, "req/s", 1.0),
+    (Metric::CostTotal, "cost $", 1.0),
+    (Metric::CostPerMillion, "$ per 1M", 1.0),
 ];
 
 /// A readable per-policy table: mean ± 95% CI half-width over replications.
 pub fn table(r: &ScenarioResults) -> String {
-    let cols: Vec<&(&str, &str, f64)> = TABLE
+    let cols: Vec<&(Metric, &str, f64)> = TABLE
         .iter()
-        .filter(|(m, ..)| r.results.iter().flatten().any(|run| run.get(m).is_some()))
+        .filter(|(m, ..)| r.results.iter().flatten().any(|run| run.get(*m).is_some()))
         .collect();
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut header = vec!["policy".to_string()];
@@ -140,7 +145,7 @@ pub fn table(r: &ScenarioResults) -> String {
         for (metric, _, scale) in &cols {
             let xs: Vec<f64> = runs
                 .iter()
-                .map(|run| run.get(metric).unwrap_or(f64::NAN) * scale)
+                .map(|run| run.get(*metric).unwrap_or(f64::NAN) * scale)
                 .collect();
             let s = summarize(&xs, 0.95);
             row.push(fmt_mean_ci(s.mean, s.half_width));

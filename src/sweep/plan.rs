@@ -228,7 +228,7 @@ impl Plan {
         let _ = write!(prefix, ",{},{}", csv_field(policy), k.replication);
         let mut out = String::new();
         for (m, v) in &result.metrics {
-            let _ = writeln!(out, "{prefix},{},{}", csv_field(m), fmt_num(*v));
+            let _ = writeln!(out, "{prefix},{},{}", csv_field(&m.name()), fmt_num(*v));
         }
         out
     }

@@ -321,7 +321,7 @@ pub fn summary_csv(t: &Tidy) -> String {
         for (m, st) in &g.metrics {
             s.push_str(&format!(
                 "{prefix},{},{},{},{},{},{}\n",
-                csv_field(m),
+                csv_field(&m.name()),
                 fmt_num(st.mean),
                 fmt_num(st.std),
                 fmt_num(st.mean - st.half_width),

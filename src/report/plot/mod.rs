@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 
 pub use figure::{BarFigure, ErrPoint, Figure, Line, LineFigure, Panel, ScatterFigure, save};
 
-use super::tidy::{Group, Tidy, latency_quantile};
+use super::metric::{Metric, Series};
+use super::tidy::{Group, Tidy};
 use crate::units;
 
 /// A figure written, with a caption for the Markdown report.
@@ -34,12 +35,12 @@ pub struct Plot {
 }
 
 /// The cost components, in stacking order: (metric, label).
-pub const COST_COMPONENTS: &[(&str, &str)] = &[
-    ("cost_faas_compute_usd", "FaaS compute"),
-    ("cost_faas_requests_usd", "FaaS requests"),
-    ("cost_vm_usd", "VMs"),
-    ("cost_storage_usd", "storage"),
-    ("cost_transfer_usd", "transfer"),
+pub const COST_COMPONENTS: &[(Metric, &str)] = &[
+    (Metric::CostFaasCompute, "FaaS compute"),
+    (Metric::CostFaasRequests, "FaaS requests"),
+    (Metric::CostVm, "VMs"),
+    (Metric::CostStorage, "storage"),
+    (Metric::CostTransfer, "transfer"),
 ];
 
 /// Style index of the arrival-rate line in time series.
@@ -105,9 +106,9 @@ pub fn plot_all(dir: &Path, tidy: &Tidy, timeseries: Option<&[u8]>) -> Result<Ve
     }
     for (k, key) in tidy.params.iter().enumerate() {
         for (metric, name, y_label, scale) in [
-            ("cost_total_usd", "cost", "cost per run ($)", 1.0),
-            ("latency_p99_s", "p99", "p99 latency (ms)", 1e3),
-            ("slo_violation_rate", "slo", "SLO violations (%)", 100.0),
+            (Metric::CostTotal, "cost", "cost per run ($)", 1.0),
+            (Metric::LatencyP99, "p99", "p99 latency (ms)", 1e3),
+            (Metric::SloViolationRate, "slo", "SLO violations (%)", 100.0),
         ] {
             if let Some((fig, note)) =
                 metric_vs_param(&groups, &tidy.params, k, metric, y_label, scale, &style_of)
@@ -157,7 +158,7 @@ fn latency_cdf(groups: &[Group], style_of: &dyn Fn(&str) -> usize) -> Option<Lin
             .metrics
             .iter()
             .filter_map(|(m, s)| {
-                let q = latency_quantile(m)?;
+                let q = m.metric().latency_quantile()?;
                 (s.mean.is_finite() && s.mean > 0.0).then_some((s.mean * 1e3, q))
             })
             .collect();
@@ -195,12 +196,13 @@ fn cost_breakdown(tidy: &Tidy, groups: &[Group]) -> Option<BarFigure> {
     if groups.is_empty() || groups.len() > MAX_BARS {
         return None;
     }
-    let present: Vec<&(&str, &str)> = COST_COMPONENTS
+    let present: Vec<&(Metric, &str)> = COST_COMPONENTS
         .iter()
         .filter(|(m, _)| {
-            groups
-                .iter()
-                .any(|g| g.get(m).is_some_and(|s| s.mean.is_finite() && s.mean > 0.0))
+            groups.iter().any(|g| {
+                g.get(*m)
+                    .is_some_and(|s| s.mean.is_finite() && s.mean > 0.0)
+            })
         })
         .collect();
     if present.is_empty() {
@@ -215,7 +217,7 @@ fn cost_breakdown(tidy: &Tidy, groups: &[Group]) -> Option<BarFigure> {
             .map(|g| {
                 present
                     .iter()
-                    .map(|(m, _)| g.get(m).map_or(f64::NAN, |s| s.mean))
+                    .map(|(m, _)| g.get(*m).map_or(f64::NAN, |s| s.mean))
                     .collect()
             })
             .collect(),
@@ -235,22 +237,24 @@ fn tradeoff(
     groups: &[Group],
     style_of: &dyn Fn(&str) -> usize,
 ) -> Option<(ScatterFigure, String)> {
-    let has_slo = groups.iter().any(|g| g.get("slo_violation_rate").is_some());
+    let has_slo = groups
+        .iter()
+        .any(|g| g.get(Metric::SloViolationRate).is_some());
     let (xm, x_label, xs) = if has_slo {
         (
-            "slo_violation_rate",
+            Metric::SloViolationRate,
             "SLO violations (% of requests)",
             100.0,
         )
     } else {
-        ("latency_p99_s", "p99 latency (ms)", 1e3)
+        (Metric::LatencyP99, "p99 latency (ms)", 1e3)
     };
     let annotate = tidy.points() > 1 && groups.len() <= 30;
     let points: Vec<ErrPoint> = groups
         .iter()
         .filter_map(|g| {
             let x = g.get(xm)?;
-            let y = g.get("cost_total_usd")?;
+            let y = g.get(Metric::CostTotal)?;
             Some(ErrPoint {
                 style: style_of(&g.policy),
                 x: interval(x, xs),
@@ -324,7 +328,7 @@ fn metric_vs_param(
     groups: &[Group],
     params: &[String],
     k: usize,
-    metric: &str,
+    metric: Metric,
     y_label: &str,
     scale: f64,
     style_of: &dyn Fn(&str) -> usize,
@@ -444,14 +448,18 @@ fn timeseries_figure(
             .position(|h| h == name)
             .ok_or_else(|| format!("timeseries.csv has no column `{name}`"))
     };
-    let (cp, cr, ct) = (col("policy")?, col("replication")?, col("time_s")?);
+    let (cp, cr, ct) = (
+        col("policy")?,
+        col("replication")?,
+        col(Series::Time.name())?,
+    );
     let (cb, ci, cv) = (
-        col("functions_busy")?,
-        col("functions_idle")?,
-        col("vms_running")?,
+        col(Series::FunctionsBusy.name())?,
+        col(Series::FunctionsIdle.name())?,
+        col(Series::VmsRunning.name())?,
     );
     // Every policy sees the same arrivals: one line, from the first policy.
-    let ca = col("arrival_rate_rps").ok();
+    let ca = col(Series::ArrivalRate.name()).ok();
     let mut arrivals: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     let mut inst: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     let mut vms: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
@@ -549,8 +557,8 @@ fn keepalive_tradeoff(
     groups: &[Group],
     style_of: &dyn Fn(&str) -> usize,
 ) -> Option<(ScatterFigure, String)> {
-    let y_metric = "cold_start_pct_p75_functions";
-    let x_metric = "idle_memory_gb_s";
+    let y_metric = Metric::ColdStartPctP75Functions;
+    let x_metric = Metric::IdleMemory;
     let with: Vec<&Group> = groups
         .iter()
         .filter(|g| g.get(y_metric).is_some() && g.get(x_metric).is_some())
