@@ -320,7 +320,7 @@ fn a_trace_that_breaks_after_loading_fails_the_run_at_its_line() {
             .unwrap_or_else(|e| panic!("{}: {e}", case.what));
         let ok = infersim::run_scenario(&sc, None, None)
             .unwrap_or_else(|e| panic!("{}: the valid trace fails: {e}", case.what));
-        assert!(ok.results[0][0].get("requests").unwrap() > 0.0);
+        assert!(ok.results[0][0].get(Metric::Requests).unwrap() > 0.0);
         std::fs::write(&file, &case.corrupt).unwrap();
         let e = infersim::run_scenario(&sc, None, None).unwrap_err();
         let RunError::Trace(t) = &e else {
