@@ -186,7 +186,10 @@ impl Sim<'_> {
                 self.cancel_siblings(req);
                 self.finish_group(req, true);
             }
-            Outcome::Complete => self.complete_stage(req, loc),
+            Outcome::Complete => {
+                self.cancel_siblings(req);
+                self.complete_stage(req, loc);
+            }
             Outcome::Pending | Outcome::Failed => {}
         }
     }
@@ -204,7 +207,10 @@ impl Sim<'_> {
                 self.cancel_siblings(req);
                 self.finish_group(req, true);
             }
-            Outcome::Complete => self.complete_stage(req, Loc::None),
+            Outcome::Complete => {
+                self.cancel_siblings(req);
+                self.complete_stage(req, Loc::None);
+            }
             Outcome::Pending => {}
         }
     }

@@ -847,21 +847,21 @@ impl<'a> Sim<'a> {
             Completion::PerMember(rule) => self.member_task_done(req, rule, index, loc),
             c => {
                 if c.counted(n, r.done, r.failed) == Outcome::Complete {
+                    // Cancel the stragglers (a single-task stage has none).
+                    if n > 1 {
+                        self.cancel_siblings(req);
+                    }
                     self.complete_stage(req, loc);
                 }
             }
         }
     }
 
-    /// The current stage of `req` is complete (its last returned task ran at `loc`): cancel
-    /// the stragglers (a single-task stage has none), then answer or move on.
+    /// The current stage of `req` is complete (its last returned task ran at `loc`; its
+    /// stragglers are cancelled): answer or move on.
     #[inline(always)]
     fn complete_stage(&mut self, req: u32, loc: Loc) {
         let now = self.now();
-        let r = &self.requests[req as usize];
-        if self.planner.stage(r.stage, r.class).tasks.len() > 1 {
-            self.cancel_siblings(req);
-        }
         let r = &mut self.requests[req as usize];
         r.last_backend = Some(match loc {
             Loc::Vm { pool, .. } => Backend::Vm(pool),

@@ -17,6 +17,8 @@ use crate::workload::ExitModel;
 /// What happens after one stage (the same for every class).
 #[derive(Clone, Debug)]
 struct After {
+    /// It is the last stage.
+    last: bool,
     exit: ExitModel,
     /// The response reaches the client this long after the last stage (its output as payload).
     respond: Option<SimDuration>,
@@ -114,6 +116,7 @@ impl Staged {
             .map(|(s, st)| {
                 let out = st.output;
                 After {
+                    last: s + 1 == n,
                     exit: st.exit.clone(),
                     respond: (out > 0 && st.transfer == Transfer::Payload)
                         .then(|| sc.data.payload.time(out)),
@@ -211,7 +214,7 @@ impl Staged {
     pub fn after(&self, stage: u16, now: SimTime, exit_u: f64, survival: &mut f64) -> Next {
         let s = stage as usize;
         let after = &self.after[s];
-        let last = s + 1 == self.names.len();
+        let last = after.last;
         let mut exit = false;
         if !last && self.has_exits {
             // The request survives stage s while its draw stays below the survival probability.

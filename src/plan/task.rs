@@ -70,6 +70,9 @@ impl Io {
     /// latency plus its bytes at the store's bandwidth (none without requests).
     #[inline]
     pub fn storage_time(&self, store: &Link) -> SimDuration {
+        if self.gets | self.puts == 0 {
+            return SimDuration::ZERO;
+        }
         let mut t = SimDuration::ZERO;
         if self.gets > 0 {
             t += store.time(self.get_bytes);
