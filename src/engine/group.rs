@@ -8,7 +8,7 @@
 use rand::RngExt;
 
 use super::{Event, Sim};
-use crate::plan::{MemberProgress, Outcome};
+use crate::plan::{Completion, MemberProgress, Outcome};
 use crate::workload::batch::{Added, Member};
 
 use super::request::{Loc, Request};
@@ -118,16 +118,13 @@ impl Sim<'_> {
     /// Task `index` of a per-member stage (rule `rule`) returned or failed: members become
     /// done (answered now, in the last stage) or lost (dropped). Returns the stage outcome.
     #[inline(never)]
-    pub(super) fn member_progress(
-        &mut self,
-        req: u32,
-        rule: u16,
-        index: u16,
-        returned: bool,
-    ) -> Outcome {
-        let (stage, size) = {
+    pub(super) fn member_progress(&mut self, req: u32, index: u16, returned: bool) -> Outcome {
+        let (stage, size, class) = {
             let r = &self.requests[req as usize];
-            (r.stage, r.group)
+            (r.stage, r.group, r.class)
+        };
+        let Completion::PerMember(rule) = self.planner.stage(stage, class).completion else {
+            return Outcome::Pending;
         };
         let rule = &self.planner.member_rules()[rule as usize];
         let g = &mut self.groups[req as usize];
@@ -179,9 +176,9 @@ impl Sim<'_> {
 
     /// Task `index` (which ran at `loc`) of a per-member stage returned.
     #[inline(never)]
-    pub(super) fn member_task_done(&mut self, req: u32, rule: u16, index: u16, loc: Loc) {
+    pub(super) fn member_task_done(&mut self, req: u32, index: u16, loc: Loc) {
         let stage = self.requests[req as usize].stage;
-        match self.member_progress(req, rule, index, true) {
+        match self.member_progress(req, index, true) {
             Outcome::Complete if self.planner.is_last(stage) => {
                 self.cancel_siblings(req);
                 self.finish_group(req, true);
@@ -196,9 +193,9 @@ impl Sim<'_> {
 
     /// Task `index` of a per-member stage failed.
     #[inline(never)]
-    pub(super) fn member_task_failed(&mut self, req: u32, rule: u16, index: u16) {
+    pub(super) fn member_task_failed(&mut self, req: u32, index: u16) {
         let stage = self.requests[req as usize].stage;
-        match self.member_progress(req, rule, index, false) {
+        match self.member_progress(req, index, false) {
             Outcome::Failed => {
                 self.cancel_siblings(req);
                 self.finish_group(req, false);

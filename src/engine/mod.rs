@@ -498,6 +498,12 @@ impl<'a> Sim<'a> {
         }
         r.done = 0;
         r.failed = 0;
+        // The completion rule, as the task counts the return path checks (0: per member).
+        r.tasks = spec.tasks.len() as u16;
+        r.needed = match spec.completion {
+            Completion::PerMember(_) => 0,
+            c => c.needed(r.tasks),
+        };
         // What the tasks need from their request is fixed for the stage: read it once.
         let (previous, index, arrival, measured) = (r.last_backend, r.index, r.arrival, r.measured);
         let fan_out = spec.tasks.len() > 1;
@@ -507,16 +513,13 @@ impl<'a> Sim<'a> {
         for (i, ts) in spec.tasks.iter().enumerate() {
             let (backend, func) = match ts.target {
                 Target::Routed { function } => {
-                    let backend = if self.routes
-                        && let Some(r) = self.policy.routing()
-                    {
-                        let info = TaskInfo {
+                    let backend = if self.routes {
+                        self.route(TaskInfo {
                             stage: s,
                             request: index,
                             arrival,
                             previous,
-                        };
-                        r.route(&view!(self), &info)
+                        })
                     } else {
                         self.default_backend
                     };
@@ -526,7 +529,7 @@ impl<'a> Sim<'a> {
                 Target::Pool(p) => (Backend::Vm(p), NO_FUNCTION),
             };
             let r = &mut self.requests[req as usize];
-            let (service, profiled, law, parallelism) = match ts.work {
+            let (service, profiled, law) = match ts.work {
                 Work::Law(l) => {
                     let profile = match backend {
                         Backend::Faas => {
@@ -544,13 +547,10 @@ impl<'a> Sim<'a> {
                     };
                     let law = &self.laws[l as usize];
                     let service = law.sample(profile, &mut r.rng, r.trace_service);
-                    (service, profile.is_some(), l, law.parallelism)
+                    (service, profile.is_some(), l)
                 }
-                Work::Cpu {
-                    on_one_vcpu,
-                    parallelism,
-                } => (on_one_vcpu, false, NO_LAW, parallelism),
-                Work::Exact(d) => (d, true, NO_LAW, 1.0),
+                Work::Cpu { on_one_vcpu, .. } => (on_one_vcpu, false, NO_LAW),
+                Work::Exact(d) => (d, true, NO_LAW),
             };
             // Storage requests are billed when they happen: GETs when the task starts, the PUT
             // when it finishes (a task aborted or cancelled before then pays neither).
@@ -565,7 +565,6 @@ impl<'a> Sim<'a> {
                 gets: io.gets,
                 puts: io.puts,
                 extra: io.storage_time(&self.sc.data.storage),
-                parallelism,
                 state: TaskState::Queued,
                 loc: Loc::None,
                 service,
@@ -611,8 +610,31 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// vCPUs the work of `task` can use, from its spec (off the common path: a function's or a
+    /// pool's factor for its law is precomputed).
+    #[cold]
+    #[inline(never)]
+    fn parallelism_of(&self, task: u32) -> f64 {
+        let t = &self.tasks[task as usize];
+        let r = &self.requests[t.req as usize];
+        match self.planner.stage(r.stage, r.class).tasks[t.index as usize].work {
+            Work::Law(l) => self.laws[l as usize].parallelism,
+            Work::Cpu { parallelism, .. } => parallelism,
+            Work::Exact(_) => 1.0,
+        }
+    }
+
+    /// The policy's backend for a routed task.
+    #[inline(never)]
+    fn route(&mut self, info: TaskInfo) -> Backend {
+        match self.policy.routing() {
+            Some(r) => r.route(&view!(self), &info),
+            None => self.default_backend,
+        }
+    }
+
     /// Hands `task` to the backend it was routed to.
-    #[inline]
+    #[inline(always)]
     fn place(&mut self, task: u32, backend: Backend) {
         match backend {
             Backend::Faas => self.invoke(task),
@@ -698,7 +720,8 @@ impl<'a> Sim<'a> {
         } else if t.law == plan.law {
             t.service.mul_f64(plan.slowdown)
         } else {
-            t.service.mul_f64(self.faas.slowdown(func, t.parallelism))
+            t.service
+                .mul_f64(self.faas.slowdown(func, self.parallelism_of(task)))
         } + t.extra;
         match self.faas.acquire(func, now, &mut self.platform_rng) {
             Acquire::Warm(inst) => {
@@ -801,7 +824,7 @@ impl<'a> Sim<'a> {
             t.service.mul_f64(plan.slowdown)
         } else {
             t.service
-                .mul_f64(self.pools[pool as usize].slowdown(t.parallelism))
+                .mul_f64(self.pools[pool as usize].slowdown(self.parallelism_of(task)))
         } + t.extra;
         self.begin(task, Loc::Vm { pool, vm }, now + exec);
     }
@@ -832,7 +855,9 @@ impl<'a> Sim<'a> {
             return;
         }
         let (loc, state, req, puts, index) = (t.loc, t.state, t.req, t.puts, t.index);
-        self.ledger.storage_puts += puts as u64;
+        if puts > 0 {
+            self.ledger.storage_puts += puts as u64;
+        }
         self.release(loc);
         self.tasks.free(task as usize);
         if state == TaskState::Orphan {
@@ -841,20 +866,18 @@ impl<'a> Sim<'a> {
         }
         let r = &mut self.requests[req as usize];
         r.done += 1;
-        let spec = self.planner.stage(r.stage, r.class);
-        let n = spec.tasks.len() as u16;
-        match spec.completion {
-            Completion::PerMember(rule) => self.member_task_done(req, rule, index, loc),
-            c => {
-                if c.counted(n, r.done, r.failed) == Outcome::Complete {
-                    // Cancel the stragglers (a single-task stage has none).
-                    if n > 1 {
-                        self.cancel_siblings(req);
-                    }
-                    self.complete_stage(req, loc);
-                }
-            }
+        // All or any k: complete at the k-th return (`Completion::counted`, unrolled).
+        if r.done < r.needed {
+            return;
         }
+        if r.needed == 0 {
+            return self.member_task_done(req, index, loc);
+        }
+        // Cancel the stragglers (a single-task stage has none).
+        if r.tasks > 1 {
+            self.cancel_siblings(req);
+        }
+        self.complete_stage(req, loc);
     }
 
     /// The current stage of `req` is complete (its last returned task ran at `loc`; its
@@ -1063,7 +1086,7 @@ impl<'a> Sim<'a> {
         r.failed += 1;
         let spec = self.planner.stage(r.stage, r.class);
         match spec.completion {
-            Completion::PerMember(rule) => self.member_task_failed(req, rule, index),
+            Completion::PerMember(_) => self.member_task_failed(req, index),
             c => {
                 if c.counted(spec.tasks.len() as u16, r.done, r.failed) == Outcome::Failed {
                     self.cancel_siblings(req);

@@ -15,6 +15,10 @@ pub struct Request {
     pub done: u16,
     /// Tasks of the current stage failed.
     pub failed: u16,
+    /// Tasks of the current stage.
+    pub tasks: u16,
+    /// Tasks that must return for it to complete (0: a per-member rule decides).
+    pub needed: u16,
     /// Counted in metrics (arrived after warm-up).
     pub measured: bool,
     /// Request class (the trace function it invokes).
@@ -50,6 +54,8 @@ impl Request {
             stage: 0,
             done: 0,
             failed: 0,
+            tasks: 0,
+            needed: 0,
             measured,
             class,
             trace_service,
@@ -128,8 +134,6 @@ pub struct Task {
     pub puts: u16,
     /// Storage time inside the task (not scaled by vCPUs).
     pub extra: SimDuration,
-    /// vCPUs computed work can use (for scaling it on the backend that runs it).
-    pub parallelism: f64,
     /// State.
     pub state: TaskState,
     /// Location.
