@@ -269,6 +269,26 @@ impl Pool {
         v.state == VmState::Draining && v.busy == 0
     }
 
+    /// True if `vm` has a slot free.
+    #[inline]
+    pub fn has_free_slot(&self, vm: u32) -> bool {
+        self.vms[vm as usize].busy < self.config.slots
+    }
+
+    /// Takes every queued entry out of a pool that has no VM left to run them (none running
+    /// or booting): the pool's queue first, then each VM's, in order. Empty otherwise.
+    pub fn take_stranded(&mut self) -> Vec<(u32, u64)> {
+        if self.queued == 0 || self.running + self.booting > 0 {
+            return Vec::new();
+        }
+        let mut stranded: Vec<(u32, u64)> = self.queue.drain(..).collect();
+        for vm in &mut self.vms {
+            stranded.extend(vm.queue.drain(..));
+        }
+        self.queued = 0;
+        stranded
+    }
+
     /// Pops the next queued task for a free slot on `vm` (its own queue first, then the pool's).
     /// `valid` says whether a queued entry is still wanted (cancelled tasks are skipped).
     #[inline]

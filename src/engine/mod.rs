@@ -1,11 +1,17 @@
 //! The engine: runs one policy of one scenario for one replication, as a pure function
-//! [`run`]`(scenario, policy, replication) → RunResult`.
+//! [`run`]`(scenario, policy, replication) → Result<RunResult, RunError>`.
 //!
-//! A request walks the stages of the plan; each stage fans out into tasks that the policy routes
-//! to the stage's function or to a VM pool; the stage completes at its quorum (the other tasks are
-//! cancelled: queued ones vanish, VM tasks are aborted, function invocations run on and are billed
-//! in full, as Lambda does); data moves between stages; after a stage the request may exit.
-//! Arrivals come from a sorted stream merged beside the event heap.
+//! The engine executes plans; it knows nothing of early exits, experts or codes. The policy's
+//! planning family (or the scenario's `[[stage]]` list) gives a [`Planner`]; a request — or a
+//! group of requests from the batcher ([`crate::workload::batch`]) — asks it for each stage, a
+//! [`crate::plan::StageSpec`]: task specs and a completion rule. For each task spec the engine
+//! resolves the target (the policy routes `Routed` tasks), draws or computes the task's
+//! duration on that backend, bills its storage requests and moves its input, and runs it on a
+//! function instance or a VM slot. When the stage's rule is met, the stragglers are cancelled
+//! (queued ones vanish, VM tasks are aborted, function invocations run on and are billed in
+//! full, as Lambda does) and the planner says what follows: the next stage after a hand-off,
+//! or the response. Members of a group are answered on their own (`group.rs`). Arrivals come
+//! from a sorted stream merged beside the event heap.
 
 mod arena;
 mod error;
@@ -39,7 +45,11 @@ use source::Source;
 /// Runs policy `policy` of `scenario` for replication `replication`; fails when the arrival trace
 /// cannot be read to its end (the run stops at the first error).
 pub fn run(scenario: &Scenario, policy: usize, replication: u32) -> Result<RunResult, RunError> {
-    let planner = Planner::for_scenario(scenario);
+    let policy = policy::build(&scenario.policies[policy], scenario);
+    let planner = match policy.planning() {
+        Some(p) => p.planner(scenario),
+        None => Planner::for_scenario(scenario),
+    };
     let mut sim = Sim::new(scenario, &planner, policy, replication);
     sim.run();
     if let Some(e) = sim.arrivals.take_error() {
@@ -178,10 +188,14 @@ struct Sim<'a> {
 }
 
 impl<'a> Sim<'a> {
-    fn new(sc: &'a Scenario, planner: &'a Planner, policy_index: usize, replication: u32) -> Self {
+    fn new(
+        sc: &'a Scenario,
+        planner: &'a Planner,
+        mut policy: Box<dyn Policy>,
+        replication: u32,
+    ) -> Self {
         let seed = sc.run.seed;
         let rep = replication as u64;
-        let mut policy = policy::build(&sc.policies[policy_index], sc);
         let deployment = policy.deployment(sc);
         let routes = policy.routing().is_some();
         let tick = policy.scaling().map(|s| s.interval());
@@ -327,13 +341,7 @@ impl<'a> Sim<'a> {
             routes,
             default_backend: deployment.default_backend,
             tick,
-            grouped: sc.group.is_some()
-                || sc.stages.iter().any(|st| {
-                    matches!(
-                        st.completion,
-                        crate::scenario::StageCompletion::PerMember(_)
-                    )
-                }),
+            grouped: sc.group.is_some() || !planner.member_rules().is_empty(),
             batch: sc.group.map(|g| (Batcher::new(g.size), g.timeout)),
             open_group: Vec::new(),
             groups: Vec::new(),
@@ -1007,8 +1015,7 @@ impl<'a> Sim<'a> {
     /// Starts queued tasks on free slots of `vm`.
     fn fill_vm(&mut self, pool: u16, vm: u32) {
         loop {
-            let p = &self.pools[pool as usize];
-            if p.vms[vm as usize].busy >= p.config.slots {
+            if !self.pools[pool as usize].has_free_slot(vm) {
                 return;
             }
             let Some(task) = self.next_queued(pool, vm) else {
@@ -1175,16 +1182,7 @@ impl<'a> Sim<'a> {
     /// ever: they go to their function instead (a task that names the pool fails).
     #[inline(never)]
     fn spill_stranded(&mut self, pool: u16) {
-        let p = &mut self.pools[pool as usize];
-        if p.queued == 0 || p.running + p.booting > 0 {
-            return;
-        }
-        let mut stranded: Vec<(u32, u64)> = p.queue.drain(..).collect();
-        for vm in &mut p.vms {
-            stranded.extend(vm.queue.drain(..));
-        }
-        p.queued = 0;
-        for (task, seq) in stranded {
+        for (task, seq) in self.pools[pool as usize].take_stranded() {
             let valid = self.tasks.get(task as usize).is_some_and(|t| {
                 t.seq as u64 == seq
                     && t.state == TaskState::Queued

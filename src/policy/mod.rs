@@ -134,6 +134,18 @@ pub trait Policy: Send {
     fn keep_alive(&mut self) -> Option<&mut dyn KeepAlivePolicy> {
         None
     }
+    /// Planning, if the policy turns requests into stages itself; without it requests follow
+    /// the scenario's plan (its `[[stage]]` list, [`crate::plan::Staged`]).
+    fn planning(&self) -> Option<&dyn Planning> {
+        None
+    }
+}
+
+/// Planning: how a policy's requests become stages and tasks.
+pub trait Planning {
+    /// The planner of this policy's runs of `scenario` (built once per run: its tables are
+    /// precomputed, so planning a request allocates nothing).
+    fn planner(&self, scenario: &Scenario) -> crate::plan::Planner;
 }
 
 /// Periodic scaling decisions.
