@@ -289,3 +289,118 @@ fn run_reports_a_corrupt_trace_line_with_file_and_line() {
         );
     }
 }
+
+/// The plan shapes of the engine seam: named functions, explicit tasks, completion rules and
+/// groups are checked at load, with the key and what is allowed.
+#[test]
+fn seam_keys_are_checked_with_the_key_and_what_is_allowed() {
+    let plan = |functions: &str, stage: &str, workload: &str| {
+        GOOD.replace("[platform.faas]", &format!("{workload}\n[platform.faas]"))
+            .replace(
+                "[[stage]]\nservice = { kind = \"lognormal\", median = \"100ms\", p99 = \"1s\" }",
+                &format!("{functions}\n[[stage]]\n{stage}"),
+            )
+    };
+    let f = "[[function]]\nname = \"model\"\n[[function]]\nname = \"parity\"\nmemory = \"512MB\"";
+    // A task naming a function that is not declared: the closest name is suggested.
+    rejects(
+        &plan(f, "task = [ { function = \"modle\", time = \"1s\" } ]", ""),
+        15,
+        &[
+            "stage[0].task[0].function",
+            "no [[function]] is named \"modle\"",
+            "did you mean \"model\"",
+        ],
+    );
+    // `tasks` and `task` together.
+    rejects(
+        &plan(
+            f,
+            "tasks = 2\ntask = [ { function = \"model\", time = \"1s\" } ]",
+            "",
+        ),
+        15,
+        &["stage[0].tasks", "either `tasks`", "not both"],
+    );
+    // `cpu` and `time` together.
+    rejects(
+        &plan(
+            f,
+            "task = [ { function = \"model\", cpu = \"1s\", time = \"1s\" } ]",
+            "",
+        ),
+        15,
+        &["stage[0].task[0]", "either `cpu`", "not both"],
+    );
+    // A service is needed by a task without its own work.
+    rejects(
+        &plan(f, "task = [ { function = \"model\" } ]", ""),
+        14,
+        &["stage[0]", "missing `service`"],
+    );
+    // any-k beyond the tasks.
+    rejects(
+        &plan(
+            f,
+            "task = [ { function = \"model\", time = \"1s\" } ]\ncompletion = { kind = \"any\", k = 2 }",
+            "",
+        ),
+        16,
+        &[
+            "stage[0].completion",
+            "k = 2 must be between 1 and the stage's tasks (1)",
+        ],
+    );
+    // A per-member rule naming a task the stage does not have.
+    let parm = "task = [ { function = \"model\", time = \"1s\" }, { function = \"parity\", time = \"1s\" } ]\ncompletion = { kind = \"per-member\", members = [ [[0], [2]] ] }";
+    rejects(
+        &plan(f, parm, ""),
+        16,
+        &[
+            "stage[0].completion",
+            "member 0 names task 2",
+            "numbered 0 to 1",
+        ],
+    );
+    // A per-member rule with one member, but groups of two.
+    let ok_rule = parm.replace("[[0], [2]]", "[[0], [1]]");
+    rejects(
+        &plan(f, &ok_rule, "group = { size = 2 }"),
+        16,
+        &["stage[0].completion", "lists 1 members but groups have 2"],
+    );
+    // A group of zero, and a zero timeout.
+    rejects(
+        &plan(
+            f,
+            "task = [ { function = \"model\", time = \"1s\" } ]",
+            "group = { size = 0 }",
+        ),
+        6,
+        &["workload.group.size", "between 1 and 65535"],
+    );
+    rejects(
+        &plan(
+            f,
+            "task = [ { function = \"model\", time = \"1s\" } ]",
+            "group = { size = 2, timeout = \"0s\" }",
+        ),
+        6,
+        &["workload.group.timeout", "must be > 0"],
+    );
+    // Two functions with one name.
+    rejects(
+        &plan(
+            "[[function]]\nname = \"model\"\n[[function]]\nname = \"model\"",
+            "task = [ { function = \"model\", time = \"1s\" } ]",
+            "",
+        ),
+        12,
+        &[
+            "function[1].name",
+            "two [[function]] tables are named \"model\"",
+        ],
+    );
+    // And a well-formed plan of each shape is valid.
+    assert_eq!(validate(&plan(f, &ok_rule, "")).0, 0);
+}
