@@ -165,6 +165,9 @@ impl Totals<'_> {
 impl Sim<'_> {
     /// Closes the bills at the end time and assembles the run's metrics.
     pub(super) fn finish(mut self) -> RunResult {
+        // Every arrival is a request; the measured ones came from the warm-up mark on.
+        self.counters.requests_all = self.arrival_index;
+        self.counters.requests = self.arrival_index - self.arrivals_before_warmup;
         let end = self.now().max(self.horizon);
         self.faas.finish(end);
         for p in &mut self.pools {

@@ -106,7 +106,7 @@ impl Sim<'_> {
         g.responded = 0;
         g.finished = false;
         let now = self.now();
-        match self.planner.admission() {
+        match self.admission {
             Some((delay, cost)) => {
                 self.ledger.transfer_usd += cost;
                 let _ = self.queue.push(now + delay, Event::StageReady { req });

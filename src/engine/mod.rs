@@ -152,6 +152,12 @@ struct Sim<'a> {
     in_system: Integral,
     in_system_marks: [u128; 2],
     arrivals_at_last_sample: u64,
+    /// Arrivals before the warm-up ended (set at its mark).
+    arrivals_before_warmup: u64,
+    /// The latency SLO in nanoseconds (`u64::MAX`: none).
+    slo_ns: u64,
+    /// The planner's admission of a request's input (delay and cost), if any.
+    admission: Option<(SimDuration, f64)>,
     in_flight: u64,
     /// Cancelled invocations still running (they finish and are billed).
     orphans: u64,
@@ -327,6 +333,9 @@ impl<'a> Sim<'a> {
             in_system: Integral::default(),
             in_system_marks: [0; 2],
             arrivals_at_last_sample: 0,
+            arrivals_before_warmup: 0,
+            slo_ns: sc.run.slo.map_or(u64::MAX, |d| d.as_nanos()),
+            admission: planner.admission(),
             in_flight: 0,
             orphans: 0,
             events: 0,
@@ -415,11 +424,8 @@ impl<'a> Sim<'a> {
         let idx = self.arrival_index;
         self.arrival_index += 1;
         self.fetch_arrival();
+        // `requests` and `requests_all` follow from the arrival index (see `finish`).
         let measured = t >= self.warmup;
-        self.counters.requests_all += 1;
-        if measured {
-            self.counters.requests += 1;
-        }
         self.in_flight += 1;
         self.in_system.set(t, self.in_flight);
         if self.grouped {
@@ -437,7 +443,7 @@ impl<'a> Sim<'a> {
             request.exit_u = request.rng.random::<f64>();
         }
         let req = self.requests.insert(request) as u32;
-        match self.planner.admission() {
+        match self.admission {
             Some((delay, cost)) => {
                 self.ledger.transfer_usd += cost;
                 let _ = self.queue.push(t + delay, Event::StageReady { req });
@@ -487,6 +493,11 @@ impl<'a> Sim<'a> {
             Event::Tick => self.tick(),
             Event::Sample => self.sample(),
             Event::Mark(i) => {
+                if i == 0 {
+                    // Arrivals at the warm-up instant come after this event (ties: events
+                    // first), so these are exactly the unmeasured ones.
+                    self.arrivals_before_warmup = self.arrival_index;
+                }
                 self.in_system_marks[i as usize] = self.in_system.area(self.now());
             }
         }
@@ -1131,9 +1142,7 @@ impl<'a> Sim<'a> {
         self.counters.completed += 1;
         self.counters.latency_sum_ns += lat as u128;
         self.rec.record_latency(lat);
-        if let Some(slo) = self.sc.run.slo
-            && lat > slo.as_nanos()
-        {
+        if lat > self.slo_ns {
             self.counters.slo_violations += 1;
         }
     }
