@@ -369,7 +369,19 @@ fn seam_keys_are_checked_with_the_key_and_what_is_allowed() {
         16,
         &["stage[0].completion", "lists 1 members but groups have 2"],
     );
-    // A group of zero, and a zero timeout.
+    // A group beyond 64 members (they are bits of one word), a group of zero, a zero timeout.
+    rejects(
+        &plan(
+            f,
+            "task = [ { function = \"model\", time = \"1s\" } ]",
+            "group = { size = 65 }",
+        ),
+        6,
+        &[
+            "workload.group.size",
+            "group size 65 must be between 1 and 64",
+        ],
+    );
     rejects(
         &plan(
             f,
@@ -377,7 +389,7 @@ fn seam_keys_are_checked_with_the_key_and_what_is_allowed() {
             "group = { size = 0 }",
         ),
         6,
-        &["workload.group.size", "between 1 and 65535"],
+        &["workload.group.size", "between 1 and 64"],
     );
     rejects(
         &plan(

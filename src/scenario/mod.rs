@@ -132,6 +132,9 @@ pub enum StageCompletion {
     PerMember(Vec<Vec<Vec<u16>>>),
 }
 
+/// The largest group the batcher forms (members are bits of one 64-bit word).
+pub const MAX_GROUP: u16 = 64;
+
 /// The batcher's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Grouping {
@@ -1304,10 +1307,11 @@ impl Validator<'_> {
         let group = match s.workload.group {
             None => None,
             Some(g) => {
-                if g.size == 0 || g.size > u16::MAX as u32 {
+                // Members are tracked as bits of one 64-bit word.
+                if g.size == 0 || g.size > MAX_GROUP as u32 {
                     return Err(self.err(
                         "workload.group.size",
-                        format!("group size {} must be between 1 and 65535", g.size),
+                        format!("group size {} must be between 1 and {MAX_GROUP}", g.size),
                     ));
                 }
                 self.positive("workload.group", "timeout", g.timeout)?;
