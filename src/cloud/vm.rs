@@ -191,7 +191,7 @@ impl Pool {
     }
 
     /// Places a task: on a free slot if there is one, else in a queue.
-    #[inline]
+    #[inline(always)]
     pub fn place(&mut self, task: (u32, u64), now: SimTime) -> Placement {
         match self.config.dispatch {
             Dispatch::SharedQueue => {

@@ -519,12 +519,9 @@ impl<'a> Sim<'a> {
         r.failed = 0;
         // The completion rule, as the task counts the return path checks (0: per member).
         r.tasks = spec.tasks.len() as u16;
-        r.needed = match spec.completion {
-            Completion::PerMember(_) => 0,
-            c => c.needed(r.tasks),
-        };
+        r.needed = spec.needed();
         // What the tasks need from their request is fixed for the stage: read it once.
-        let (previous, index, arrival, measured) = (r.last_backend, r.index, r.arrival, r.measured);
+        let (previous, measured) = (r.last_backend, r.measured);
         let fan_out = spec.tasks.len() > 1;
         if fan_out {
             self.siblings_of(req).clear();
@@ -533,12 +530,14 @@ impl<'a> Sim<'a> {
             let (backend, func) = match ts.target {
                 Target::Routed { function } => {
                     let backend = if self.routes {
-                        self.route(TaskInfo {
+                        let r = &self.requests[req as usize];
+                        let info = TaskInfo {
                             stage: s,
-                            request: index,
-                            arrival,
+                            request: r.index,
+                            arrival: r.arrival,
                             previous,
-                        })
+                        };
+                        self.route(info)
                     } else {
                         self.default_backend
                     };
@@ -583,7 +582,7 @@ impl<'a> Sim<'a> {
                 law,
                 gets: io.gets,
                 puts: io.puts,
-                extra: io.storage_time(&self.sc.data.storage),
+                extra: io.storage,
                 state: TaskState::Queued,
                 loc: Loc::None,
                 service,

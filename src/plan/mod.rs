@@ -33,6 +33,30 @@ pub struct StageSpec {
     pub tasks: Vec<TaskSpec>,
     /// When it completes.
     pub completion: Completion,
+    /// Returns the rule counts to (0: a per-member rule), precomputed for the return path.
+    needed: u16,
+}
+
+impl StageSpec {
+    /// A stage of `tasks` completing by `completion`.
+    pub fn new(tasks: Vec<TaskSpec>, completion: Completion) -> Self {
+        let needed = match completion {
+            Completion::PerMember(_) => 0,
+            c => c.needed(tasks.len() as u16),
+        };
+        StageSpec {
+            tasks,
+            completion,
+            needed,
+        }
+    }
+
+    /// Task returns that complete the stage under an all or any-k rule; 0 under a per-member
+    /// rule (whose progress is tracked per member).
+    #[inline(always)]
+    pub fn needed(&self) -> u16 {
+        self.needed
+    }
 }
 
 /// What follows a completed stage.

@@ -53,7 +53,7 @@ impl Staged {
         let mut rules = Vec::new();
         for (s, st) in sc.stages.iter().enumerate() {
             let prev = s.checked_sub(1).map(|p| &sc.stages[p]);
-            let io = stage_io(st, prev, s + 1 < n);
+            let io = stage_io(st, prev, s + 1 < n).at_store(&sc.data.storage);
             let completion = match &st.completion {
                 StageCompletion::All => Completion::All,
                 StageCompletion::AnyK(k) => Completion::AnyK(*k as u16),
@@ -81,10 +81,7 @@ impl Staged {
                     })
                     .collect();
                 for _ in 0..n_classes {
-                    specs.push(StageSpec {
-                        tasks: tasks.clone(),
-                        completion,
-                    });
+                    specs.push(StageSpec::new(tasks.clone(), completion));
                 }
                 continue;
             }
@@ -103,10 +100,7 @@ impl Staged {
                     work: Work::Law(s as u16),
                     io,
                 };
-                specs.push(StageSpec {
-                    tasks: vec![task; st.tasks as usize],
-                    completion,
-                });
+                specs.push(StageSpec::new(vec![task; st.tasks as usize], completion));
             }
         }
         let after = sc

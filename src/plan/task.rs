@@ -63,9 +63,18 @@ pub struct Io {
     /// Its input, moved from where the request's previous stage ran when it runs elsewhere
     /// (not between tasks on the same VM pool): bytes sent and the time to compress them.
     pub input_on_change: Option<(u64, SimDuration)>,
+    /// The storage time inside the task, [`Io::storage_time`] at the run's store, set by
+    /// [`Io::at_store`] when the plan is built.
+    pub storage: SimDuration,
 }
 
 impl Io {
+    /// This I/O with its storage time computed at `store` (once per plan, not per task).
+    pub fn at_store(mut self, store: &Link) -> Self {
+        self.storage = self.storage_time(store);
+        self
+    }
+
     /// Storage time inside the task: one GET batch and one PUT batch, each at the store's
     /// latency plus its bytes at the store's bandwidth (none without requests).
     #[inline]
