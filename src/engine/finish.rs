@@ -57,6 +57,8 @@ struct Totals<'a> {
     /// Per function invoked at least once, its cold-start percentage, sorted (several request
     /// classes only).
     cold_pct: Vec<f64>,
+    /// The error locator's detection rate (coded plans with a measured table), or NaN.
+    detected_rate: f64,
 }
 
 impl Totals<'_> {
@@ -158,6 +160,18 @@ impl Totals<'_> {
                 quantile_sorted(&self.cold_pct, q)
             }
             Metric::FunctionsInvoked => self.cold_pct.len() as f64,
+            Metric::WorkersPerQuery => {
+                let tasks: u64 = c.tasks_faas.iter().chain(&c.tasks_vm).sum();
+                ratio(tasks, c.requests, f64::NAN)
+            }
+            Metric::Accuracy => {
+                if c.accuracy_n == 0 {
+                    f64::NAN
+                } else {
+                    c.accuracy_sum / c.accuracy_n as f64
+                }
+            }
+            Metric::ByzantineDetectedRate => self.detected_rate,
         }
     }
 }
@@ -200,6 +214,7 @@ impl Sim<'_> {
                 .map(|s| s.as_str())
                 .collect(),
             several_functions: self.n_classes > 1,
+            coded: self.sc.policies.iter().any(|p| p.is_coded()),
         };
         // Distribution over functions of the cold-start percentage (functions invoked at least
         // once), as in "Serverless in the Wild".
@@ -230,6 +245,12 @@ impl Sim<'_> {
             vms_launched: self.pools.iter().map(|p| p.launched).sum(),
             events: self.events,
             cold_pct,
+            detected_rate: self
+                .planner
+                .coded()
+                .and_then(|c| c.setup().accuracy)
+                .and_then(|a| a.detected_rate)
+                .unwrap_or(f64::NAN),
         };
         let metrics = layout.assemble(|slot| totals.value(slot));
         RunResult {
@@ -264,6 +285,7 @@ mod tests {
                 Presence::WithSlo => slo,
                 Presence::MultiStage => stages.len() > 1,
                 Presence::SeveralFunctions => several,
+                Presence::Coded => false,
             };
             if present && !m.per_stage() {
                 expected.push(m.name().to_string());

@@ -123,7 +123,7 @@ impl Sim<'_> {
             let r = &self.requests[req as usize];
             (r.stage, r.group, r.class)
         };
-        let Completion::PerMember(rule) = self.planner.stage(stage, class).completion else {
+        let Completion::PerMember(rule) = self.planner.stage(stage, class, size).completion else {
             return Outcome::Pending;
         };
         let rule = &self.planner.member_rules()[rule as usize];
@@ -133,6 +133,20 @@ impl Sim<'_> {
         } else {
             rule.failed(size, &mut g.progress, index)
         };
+        if changed != 0 && outcome == Outcome::Pending {
+            // Members became done or lost: tasks no open member can use are cancelled (the
+            // other copies of a replicated query), as the stage's stragglers are at its end.
+            let p = g.progress;
+            let useless = !rule.useful(size, &p) & !p.returned & !p.lost_tasks;
+            let n = self.planner.stage(stage, class, size).tasks.len();
+            let useless = useless & super::all_tasks(n);
+            if useless != 0 {
+                self.cancel_tasks(req, useless);
+            }
+        }
+        if returned && changed != 0 {
+            self.record_accuracy(req, changed);
+        }
         if changed != 0 && (!returned || self.planner.is_last(stage)) {
             let now = self.now();
             let delay = self.planner.response_delay(stage);
@@ -219,6 +233,31 @@ impl Sim<'_> {
         let g = &self.groups[req as usize];
         if g.finished && g.responded == self.requests[req as usize].group {
             self.requests.free(req as usize);
+        }
+    }
+
+    /// Coded plans with an accuracy table: adds the expected accuracy of the answers of the
+    /// members in `done` (bit mask), just made done, for the measured ones.
+    fn record_accuracy(&mut self, req: u32, done: u64) {
+        let Some(coded) = self.planner.coded() else {
+            return;
+        };
+        if coded.setup().accuracy.is_none() {
+            return;
+        }
+        let r = &self.requests[req as usize];
+        let (size, index) = (r.group, r.index);
+        let n = self.planner.stage(r.stage, r.class, size).tasks.len() as u16;
+        let byzantine = coded.faults().byzantine_mask(&self.fault_streams, index, n);
+        let g = &self.groups[req as usize];
+        for m in 0..size {
+            if done >> m & 1 == 0 || !g.members[m as usize].measured {
+                continue;
+            }
+            if let Some(a) = coded.answer_accuracy(size, m, &g.progress, byzantine) {
+                self.counters.accuracy_sum += a;
+                self.counters.accuracy_n += 1;
+            }
         }
     }
 

@@ -29,7 +29,7 @@ use crate::cloud::faas::{Acquire, ColdMode, Faas, Throttle, Timer};
 use crate::cloud::vm::{Placement, Pool};
 use crate::kernel::rng::{self, streams};
 use crate::kernel::{EventQueue, Integral, SimDuration, SimRng, SimTime, StreamFamily};
-use crate::plan::{Completion, Next, Outcome, Planner, Target, Work};
+use crate::plan::{Completion, FaultStreams, Next, Outcome, Planner, Target, Work, WorkerFaults};
 use crate::policy::{self, Backend, Policy, ScaleAction, TaskInfo, View};
 use crate::report::metric::Recorder;
 use crate::report::{RunResult, Sample};
@@ -88,6 +88,16 @@ struct Counters {
     tasks_faas: Vec<u64>,
     exits: Vec<u64>,
     stage_entries: Vec<u64>,
+    /// Coded plans: the expected accuracy summed over answered measured queries, and their
+    /// count.
+    accuracy_sum: f64,
+    accuracy_n: u64,
+}
+
+/// The bit mask of `n` task indices (all 64 for n ≥ 64).
+#[inline]
+fn all_tasks(n: usize) -> u64 {
+    if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
 }
 
 /// What starting a task of one law on one VM pool needs, computed once per run.
@@ -191,6 +201,8 @@ struct Sim<'a> {
     open_group: Vec<Member>,
     /// Per request key, in grouped mode: its members and their answers.
     groups: Vec<group::Group>,
+    /// The coded plan's worker streams (fates of workers, Byzantine sets, background load).
+    fault_streams: FaultStreams,
 }
 
 impl<'a> Sim<'a> {
@@ -253,8 +265,8 @@ impl<'a> Sim<'a> {
         let mut home = vec![NO_LAW; n_functions];
         for s in 0..planner.stage_names().len() as u16 {
             for class in 0..sc.classes.len().max(1) as u32 {
-                for t in &planner.stage(s, class).tasks {
-                    if let (Some(f), Work::Law(l)) = (t.target.function(), t.work)
+                for t in &planner.stage(s, class, u16::MAX).tasks {
+                    if let (Some(f), Work::Law(l) | Work::Worker(l)) = (t.target.function(), t.work)
                         && home[f as usize] == NO_LAW
                     {
                         home[f as usize] = l;
@@ -328,6 +340,8 @@ impl<'a> Sim<'a> {
                 tasks_faas: vec![0; n_stages],
                 exits: vec![0; n_stages],
                 stage_entries: vec![0; n_stages],
+                accuracy_sum: 0.0,
+                accuracy_n: 0,
             },
             rec: Recorder::new(),
             in_system: Integral::default(),
@@ -354,6 +368,11 @@ impl<'a> Sim<'a> {
             batch: sc.group.map(|g| (Batcher::new(g.size), g.timeout)),
             open_group: Vec::new(),
             groups: Vec::new(),
+            fault_streams: FaultStreams {
+                worker: StreamFamily::new(seed, streams::WORKER, rep),
+                byzantine: StreamFamily::new(seed, streams::BYZANTINE, rep),
+                background: StreamFamily::new(seed, streams::BACKGROUND, rep),
+            },
         };
         sim.fetch_arrival();
         if let Some(iv) = sim.tick {
@@ -511,7 +530,7 @@ impl<'a> Sim<'a> {
         let planner = self.planner;
         let r = &mut self.requests[req as usize];
         let s = r.stage as usize;
-        let spec = planner.stage(r.stage, r.class);
+        let spec = planner.stage(r.stage, r.class, r.group);
         if r.measured {
             self.counters.stage_entries[s] += 1;
         }
@@ -527,6 +546,7 @@ impl<'a> Sim<'a> {
             self.siblings_of(req).clear();
         }
         for (i, ts) in spec.tasks.iter().enumerate() {
+            let mut doomed = false;
             let (backend, func) = match ts.target {
                 Target::Routed { function } => {
                     let backend = if self.routes {
@@ -546,29 +566,23 @@ impl<'a> Sim<'a> {
                 Target::Function(f) => (Backend::Faas, f),
                 Target::Pool(p) => (Backend::Vm(p), NO_FUNCTION),
             };
-            let r = &mut self.requests[req as usize];
             let (service, profiled, law) = match ts.work {
                 Work::Law(l) => {
-                    let profile = match backend {
-                        Backend::Faas => {
-                            let plan = &self.fn_plans[func as usize];
-                            if plan.law == l {
-                                plan.profile
-                            } else {
-                                let memory = plan.memory_mb;
-                                self.laws[l as usize].profile_on_function(memory)
-                            }
-                        }
-                        Backend::Vm(p) => {
-                            self.vm_plans[l as usize * self.pools.len() + p as usize].profile
-                        }
-                    };
+                    let profile = self.profile_for(l, backend, func);
+                    let r = &mut self.requests[req as usize];
                     let law = &self.laws[l as usize];
                     let service = law.sample(profile, &mut r.rng, r.trace_service);
                     (service, profile.is_some(), l)
                 }
                 Work::Cpu { on_one_vcpu, .. } => (on_one_vcpu, false, NO_LAW),
                 Work::Exact(d) => (d, true, NO_LAW),
+                Work::Worker(l) => {
+                    let n = spec.tasks.len() as u16;
+                    let (service, profiled, fails) =
+                        self.worker_work(req, l, i as u16, n, backend, func);
+                    doomed = fails;
+                    (service, profiled, l)
+                }
             };
             // Storage requests are billed when they happen: GETs when the task starts, the PUT
             // when it finishes (a task aborted or cancelled before then pays neither).
@@ -590,6 +604,11 @@ impl<'a> Sim<'a> {
                 measured,
                 enqueued: now,
                 attempts: 0,
+                runs_as: if doomed {
+                    TaskState::Doomed
+                } else {
+                    TaskState::Running
+                },
             }) as u32;
             if fan_out {
                 let seq = self.task_seq;
@@ -628,6 +647,52 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// The profile of law `l` on `backend` (function `func` when it is FaaS), if it has one.
+    #[inline(always)]
+    fn profile_for(&self, l: u16, backend: Backend, func: u32) -> Option<u16> {
+        match backend {
+            Backend::Faas => {
+                let plan = &self.fn_plans[func as usize];
+                if plan.law == l {
+                    plan.profile
+                } else {
+                    let memory = plan.memory_mb;
+                    self.laws[l as usize].profile_on_function(memory)
+                }
+            }
+            Backend::Vm(p) => self.vm_plans[l as usize * self.pools.len() + p as usize].profile,
+        }
+    }
+
+    /// The work of worker `index` (of `n`) of `req`'s coded stage, drawn from law `l` on the
+    /// worker's own stream and changed by the plan's faults: its service, whether it was drawn
+    /// from a profile, and whether the worker fails.
+    #[inline(never)]
+    fn worker_work(
+        &mut self,
+        req: u32,
+        l: u16,
+        index: u16,
+        n: u16,
+        backend: Backend,
+        func: u32,
+    ) -> (SimDuration, bool, bool) {
+        let profile = self.profile_for(l, backend, func);
+        let r = &self.requests[req as usize];
+        let mut rng = WorkerFaults::worker_rng(&self.fault_streams, r.index, index);
+        let service = self.laws[l as usize].sample(profile, &mut rng, r.trace_service);
+        let now = self.now();
+        match self.planner.coded() {
+            Some(c) => {
+                let fate = c
+                    .faults()
+                    .fate(&self.fault_streams, &mut rng, index, n, now);
+                (service.mul_f64(fate.factor), profile.is_some(), fate.fails)
+            }
+            None => (service, profile.is_some(), false),
+        }
+    }
+
     /// vCPUs the work of `task` can use, from its spec (off the common path: a function's or a
     /// pool's factor for its law is precomputed).
     #[cold]
@@ -635,8 +700,8 @@ impl<'a> Sim<'a> {
     fn parallelism_of(&self, task: u32) -> f64 {
         let t = &self.tasks[task as usize];
         let r = &self.requests[t.req as usize];
-        match self.planner.stage(r.stage, r.class).tasks[t.index as usize].work {
-            Work::Law(l) => self.laws[l as usize].parallelism,
+        match self.planner.stage(r.stage, r.class, r.group).tasks[t.index as usize].work {
+            Work::Law(l) | Work::Worker(l) => self.laws[l as usize].parallelism,
             Work::Cpu { parallelism, .. } => parallelism,
             Work::Exact(_) => 1.0,
         }
@@ -851,7 +916,7 @@ impl<'a> Sim<'a> {
     fn begin(&mut self, task: u32, loc: Loc, done_at: SimTime) {
         let now = self.now();
         let t = &mut self.tasks[task as usize];
-        t.state = TaskState::Running;
+        t.state = t.runs_as;
         t.loc = loc;
         let wait = now.since(t.enqueued);
         let seq = t.seq;
@@ -878,9 +943,13 @@ impl<'a> Sim<'a> {
         }
         self.release(loc);
         self.tasks.free(task as usize);
-        if state == TaskState::Orphan {
-            self.orphans -= 1;
-            return;
+        if state != TaskState::Running {
+            if state == TaskState::Orphan {
+                self.orphans -= 1;
+                return;
+            }
+            // A failed worker: its invocation ends in an error, with no answer.
+            return self.task_failed(req, index);
         }
         let r = &mut self.requests[req as usize];
         r.done += 1;
@@ -1066,27 +1135,7 @@ impl<'a> Sim<'a> {
     fn cancel_siblings(&mut self, req: u32) {
         let siblings = std::mem::take(self.siblings_of(req));
         for &(key, seq) in &siblings {
-            let Some(t) = self.tasks.get(key as usize) else {
-                continue;
-            };
-            if t.seq != seq {
-                continue;
-            }
-            match (t.state, t.loc) {
-                (TaskState::Running, Loc::Faas { .. }) => {
-                    // Lambda cannot cancel an invocation: it runs to the end and is billed.
-                    self.tasks[key as usize].state = TaskState::Orphan;
-                    self.orphans += 1;
-                }
-                (TaskState::Running, loc @ Loc::Vm { .. }) => {
-                    self.tasks.free(key as usize);
-                    self.release(loc);
-                }
-                _ => {
-                    // Queued (VM queue, throttle queue, retry pending): its entries go stale.
-                    self.tasks.free(key as usize);
-                }
-            }
+            self.cancel_task(key, seq);
         }
         // Keep the allocation for the next stage (or the next request in this slot).
         let mut siblings = siblings;
@@ -1094,14 +1143,62 @@ impl<'a> Sim<'a> {
         self.siblings[req as usize] = siblings;
     }
 
+    /// Cancels the tasks of `req`'s current stage whose index is in `mask` (tasks that no
+    /// member can use any more, e.g. the other copies of a replicated query once it is
+    /// answered).
+    #[inline(never)]
+    pub(super) fn cancel_tasks(&mut self, req: u32, mask: u64) {
+        let siblings = std::mem::take(self.siblings_of(req));
+        for (i, &(key, seq)) in siblings.iter().enumerate() {
+            if mask >> i & 1 == 1 {
+                self.cancel_task(key, seq);
+            }
+        }
+        self.siblings[req as usize] = siblings;
+    }
+
+    /// Cancels one task (`key`, `seq`) if it is still the one meant and has not finished.
+    #[inline(always)]
+    fn cancel_task(&mut self, key: u32, seq: u32) {
+        let Some(t) = self.tasks.get(key as usize) else {
+            return;
+        };
+        if t.seq != seq {
+            return;
+        }
+        match (t.state, t.loc) {
+            // Cancelled already (it runs on and is billed).
+            (TaskState::Orphan, _) => {}
+            (TaskState::Running | TaskState::Doomed, Loc::Faas { .. }) => {
+                // Lambda cannot cancel an invocation: it runs to the end and is billed.
+                self.tasks[key as usize].state = TaskState::Orphan;
+                self.orphans += 1;
+            }
+            (TaskState::Running | TaskState::Doomed, loc @ Loc::Vm { .. }) => {
+                self.tasks.free(key as usize);
+                self.release(loc);
+            }
+            _ => {
+                // Queued (VM queue, throttle queue, retry pending): its entries go stale.
+                self.tasks.free(key as usize);
+            }
+        }
+    }
+
     #[inline(never)]
     fn fail_task(&mut self, task: u32) {
         let t = &self.tasks[task as usize];
         let (req, index) = (t.req, t.index);
         self.tasks.free(task as usize);
+        self.task_failed(req, index);
+    }
+
+    /// Task `index` of `req`'s current stage failed (it is freed already).
+    #[inline(never)]
+    fn task_failed(&mut self, req: u32, index: u16) {
         let r = &mut self.requests[req as usize];
         r.failed += 1;
-        let spec = self.planner.stage(r.stage, r.class);
+        let spec = self.planner.stage(r.stage, r.class, r.group);
         match spec.completion {
             Completion::PerMember(_) => self.member_task_failed(req, index),
             c => {

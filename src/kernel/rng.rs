@@ -26,6 +26,12 @@ pub mod streams {
     pub const PLATFORM: &str = "platform";
     /// Stochastic policies.
     pub const POLICY: &str = "policy";
+    /// Coded plans: each worker's service draw and fate (group × 64 + task index).
+    pub const WORKER: &str = "worker";
+    /// Coded plans: each group's Byzantine workers.
+    pub const BYZANTINE: &str = "byzantine";
+    /// Coded plans: the worker pair slowed by background load in each interval.
+    pub const BACKGROUND: &str = "background-load";
 }
 
 /// SplitMix64 finaliser: a bijective 64-bit mixer.

@@ -26,6 +26,9 @@ pub struct MemberRule {
     /// Per member: alternative task sets, each a bit mask over the stage's task indices
     /// (bit `j` is task `j`; at most 64 tasks).
     pub members: Vec<Vec<u64>>,
+    /// Besides: every member is done once `k` tasks of this set (a bit mask) have returned
+    /// (a code that decodes the whole group from any k answers, e.g. ApproxIFER).
+    pub any_k: Option<(u64, u16)>,
 }
 
 impl MemberRule {
@@ -40,7 +43,49 @@ impl MemberRule {
                         .collect()
                 })
                 .collect(),
+            any_k: None,
         }
+    }
+
+    /// A rule under which all `members` are done together once any `k` of the tasks in
+    /// `tasks` (a bit mask) have returned.
+    pub fn any_k_of(members: u16, tasks: u64, k: u16) -> Self {
+        MemberRule {
+            members: vec![Vec::new(); members as usize],
+            any_k: Some((tasks, k)),
+        }
+    }
+
+    /// The tasks (bit mask) that can still help a member not yet done or lost: those of its
+    /// alternatives without a lost task, and the any-k set while it can still be met.
+    pub fn useful(&self, group: u16, p: &MemberProgress) -> u64 {
+        let mut useful = 0;
+        let mut open = false;
+        for (m, alts) in self.members.iter().enumerate().take(group as usize) {
+            if (p.members_done | p.members_lost) & (1u64 << m) != 0 {
+                continue;
+            }
+            open = true;
+            for &set in alts {
+                if set & p.lost_tasks == 0 {
+                    useful |= set;
+                }
+            }
+        }
+        if let Some((tasks, _)) = self.any_k
+            && open
+        {
+            useful |= tasks & !p.lost_tasks;
+        }
+        useful
+    }
+
+    /// The alternative (index into the member's list) that made member `m` done, if one did
+    /// (none when the any-k set did).
+    pub fn answered_by(&self, m: u16, p: &MemberProgress) -> Option<usize> {
+        self.members[m as usize]
+            .iter()
+            .position(|&set| set & !p.returned == 0)
     }
 }
 
@@ -111,10 +156,13 @@ impl MemberRule {
     pub fn returned(&self, group: u16, p: &mut MemberProgress, index: u16) -> (Outcome, u64) {
         p.returned |= 1u64 << index;
         let before = p.members_done;
+        let decoded = self
+            .any_k
+            .is_some_and(|(tasks, k)| (p.returned & tasks).count_ones() >= k as u32);
         for (m, alts) in self.members.iter().enumerate().take(group as usize) {
             let bit = 1u64 << m;
             if (p.members_done | p.members_lost) & bit == 0
-                && alts.iter().any(|&set| set & !p.returned == 0)
+                && (decoded || alts.iter().any(|&set| set & !p.returned == 0))
             {
                 p.members_done |= bit;
             }
@@ -127,9 +175,13 @@ impl MemberRule {
     pub fn failed(&self, group: u16, p: &mut MemberProgress, index: u16) -> (Outcome, u64) {
         p.lost_tasks |= 1u64 << index;
         let before = p.members_lost;
+        let undecodable = self
+            .any_k
+            .is_none_or(|(tasks, k)| (tasks & !p.lost_tasks).count_ones() < k as u32);
         for (m, alts) in self.members.iter().enumerate().take(group as usize) {
             let bit = 1u64 << m;
             if (p.members_done | p.members_lost) & bit == 0
+                && undecodable
                 && alts.iter().all(|&set| set & p.lost_tasks != 0)
             {
                 p.members_lost |= bit;
@@ -205,6 +257,34 @@ mod tests {
         let mut p = MemberProgress::default();
         assert_eq!(rule.failed(2, &mut p, 0), (Outcome::Pending, 0));
         assert_eq!(rule.failed(2, &mut p, 1), (Outcome::Failed, 0b11));
+    }
+
+    #[test]
+    fn an_any_k_rule_answers_every_member_at_the_kth_return_and_fails_past_n_minus_k() {
+        // ApproxIFER with K = 3, S = 2: five coded tasks, decoded from any three.
+        let rule = MemberRule::any_k_of(3, 0b11111, 3);
+        let mut p = MemberProgress::default();
+        assert_eq!(rule.returned(3, &mut p, 4), (Outcome::Pending, 0));
+        assert_eq!(rule.returned(3, &mut p, 0), (Outcome::Pending, 0));
+        assert_eq!(rule.useful(3, &p), 0b11111);
+        assert_eq!(rule.returned(3, &mut p, 2), (Outcome::Complete, 0b111));
+        assert_eq!(rule.answered_by(1, &p), None);
+        // Three of five fail: two answers can no longer decode.
+        let mut p = MemberProgress::default();
+        assert_eq!(rule.failed(3, &mut p, 0), (Outcome::Pending, 0));
+        assert_eq!(rule.failed(3, &mut p, 1), (Outcome::Pending, 0));
+        assert_eq!(rule.failed(3, &mut p, 2), (Outcome::Failed, 0b111));
+    }
+
+    #[test]
+    fn a_done_members_replicas_are_no_longer_useful() {
+        // Replication of two members on two workers each: member i on tasks i and i + 2.
+        let rule = MemberRule::from_indices(&[vec![vec![0], vec![2]], vec![vec![1], vec![3]]]);
+        let mut p = MemberProgress::default();
+        assert_eq!(rule.returned(2, &mut p, 2), (Outcome::Pending, 0b01));
+        assert_eq!(rule.answered_by(0, &p), Some(1));
+        // Task 0 (member 0's other replica) can be cancelled; member 1's two still run.
+        assert_eq!(rule.useful(2, &p), 0b1010);
     }
 
     #[test]

@@ -12,12 +12,16 @@
 //! Planners are a closed enum of built-in kinds, dispatched statically; their tables are
 //! computed once per run, so planning a request allocates nothing.
 
+pub mod coded;
 pub mod completion;
+pub mod faults;
 pub mod law;
 pub mod staged;
 pub mod task;
 
+pub use coded::{AccuracyModel, Coded, CodedSetup, Partial, Scheme};
 pub use completion::{Completion, MemberProgress, MemberRule, Outcome};
+pub use faults::{Adversary, Byzantine, Fate, FaultStreams, WorkerFaults};
 pub use law::Law;
 pub use staged::Staged;
 pub use task::{Io, Target, TaskSpec, Work};
@@ -83,6 +87,8 @@ pub enum Next {
 pub enum Planner {
     /// The scenario's `[[stage]]` list.
     Staged(Staged),
+    /// A coded (or replicated) group of queries on redundant workers.
+    Coded(Box<Coded>),
 }
 
 impl Planner {
@@ -95,14 +101,16 @@ impl Planner {
     pub fn stage_names(&self) -> &[String] {
         match self {
             Planner::Staged(p) => p.names(),
+            Planner::Coded(p) => p.names(),
         }
     }
 
-    /// Stage `stage` of a request of class `class`.
+    /// Stage `stage` of a request of class `class` whose group has `group` members.
     #[inline(always)]
-    pub fn stage(&self, stage: u16, class: u32) -> &StageSpec {
+    pub fn stage(&self, stage: u16, class: u32, group: u16) -> &StageSpec {
         match self {
             Planner::Staged(p) => p.stage(stage, class),
+            Planner::Coded(p) => p.stage(group),
         }
     }
 
@@ -112,6 +120,7 @@ impl Planner {
     pub fn after(&self, stage: u16, now: SimTime, exit_u: f64, survival: &mut f64) -> Next {
         match self {
             Planner::Staged(p) => p.after(stage, now, exit_u, survival),
+            Planner::Coded(p) => p.after(),
         }
     }
 
@@ -119,6 +128,7 @@ impl Planner {
     pub fn laws(&self) -> &[Law] {
         match self {
             Planner::Staged(p) => p.laws(),
+            Planner::Coded(p) => p.laws(),
         }
     }
 
@@ -126,6 +136,7 @@ impl Planner {
     pub fn functions(&self) -> &[FunctionSpec] {
         match self {
             Planner::Staged(p) => p.functions(),
+            Planner::Coded(p) => p.functions(),
         }
     }
 
@@ -133,6 +144,7 @@ impl Planner {
     pub fn member_rules(&self) -> &[MemberRule] {
         match self {
             Planner::Staged(p) => p.rules(),
+            Planner::Coded(p) => p.rules(),
         }
     }
 
@@ -141,6 +153,7 @@ impl Planner {
     pub fn is_last(&self, stage: u16) -> bool {
         match self {
             Planner::Staged(p) => p.is_last(stage),
+            Planner::Coded(_) => true,
         }
     }
 
@@ -148,6 +161,7 @@ impl Planner {
     pub fn response_delay(&self, stage: u16) -> Option<SimDuration> {
         match self {
             Planner::Staged(p) => p.response_delay(stage),
+            Planner::Coded(p) => p.response_delay(),
         }
     }
 
@@ -155,6 +169,7 @@ impl Planner {
     pub fn has_exits(&self) -> bool {
         match self {
             Planner::Staged(p) => p.has_exits(),
+            Planner::Coded(_) => false,
         }
     }
 
@@ -162,6 +177,15 @@ impl Planner {
     pub fn admission(&self) -> Option<(SimDuration, f64)> {
         match self {
             Planner::Staged(p) => p.admission(),
+            Planner::Coded(p) => p.admission(),
+        }
+    }
+
+    /// The coded plan, if this is one.
+    pub fn coded(&self) -> Option<&Coded> {
+        match self {
+            Planner::Coded(p) => Some(p),
+            Planner::Staged(_) => None,
         }
     }
 }

@@ -47,6 +47,11 @@ pub enum Work {
     },
     /// Exactly this long on any backend (already computed for the backend it targets).
     Exact(SimDuration),
+    /// A worker of a coded or replicated plan: a draw from law `law` as [`Work::Law`], but
+    /// from the worker's own stream (group and task index, so every scheme of a scenario sees
+    /// the same worker delays), then changed by the plan's [`crate::plan::WorkerFaults`]
+    /// (slowdowns, background load, failures).
+    Worker(u16),
 }
 
 /// The data a task moves: storage requests and bytes, and its input hand-off.

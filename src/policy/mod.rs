@@ -9,6 +9,7 @@
 //! and the one in [`build`].
 
 pub mod baseline;
+pub mod coded;
 pub mod keepalive;
 pub mod libra;
 pub mod profile;
@@ -195,6 +196,8 @@ pub enum PolicyConfig {
     HybridHistogram(keepalive::HistogramConfig),
     /// `hybrid`.
     Hybrid(baseline::HybridConfig),
+    /// `uncoded`, `replication`, `parm` or `approxifer`.
+    Coded(coded::CodedConfig),
 }
 
 impl PolicyConfig {
@@ -208,6 +211,7 @@ impl PolicyConfig {
             PolicyConfig::Serflow(c) => &c.name,
             PolicyConfig::HybridHistogram(c) => &c.name,
             PolicyConfig::Hybrid(c) => &c.name,
+            PolicyConfig::Coded(c) => &c.name,
         }
     }
 
@@ -222,7 +226,13 @@ impl PolicyConfig {
             PolicyConfig::Serflow(_) => "serflow",
             PolicyConfig::HybridHistogram(_) => "hybrid-histogram",
             PolicyConfig::Hybrid(_) => "hybrid",
+            PolicyConfig::Coded(c) => c.kind.name(),
         }
+    }
+
+    /// True for the coded kinds (`uncoded`, `replication`, `parm`, `approxifer`).
+    pub fn is_coded(&self) -> bool {
+        matches!(self, PolicyConfig::Coded(_))
     }
 
     /// The name a raw table gives its policy in reports: its `name`, or else its kind.
@@ -236,6 +246,10 @@ impl PolicyConfig {
             PolicySpec::Serflow(s) => (&s.name, "serflow"),
             PolicySpec::HybridHistogram(s) => (&s.name, "hybrid-histogram"),
             PolicySpec::Hybrid(s) => (&s.name, "hybrid"),
+            PolicySpec::Uncoded(s) => (&s.name, "uncoded"),
+            PolicySpec::Replication(s) => (&s.name, "replication"),
+            PolicySpec::Parm(s) => (&s.name, "parm"),
+            PolicySpec::Approxifer(s) => (&s.name, "approxifer"),
         };
         name.clone().unwrap_or_else(|| kind.to_string())
     }
@@ -261,8 +275,23 @@ impl PolicyConfig {
                 PolicyConfig::HybridHistogram(keepalive::HistogramConfig::from_spec(name, s)?)
             }
             PolicySpec::Hybrid(s) => PolicyConfig::Hybrid(HybridConfig::from_spec(name, s, cx)?),
+            PolicySpec::Uncoded(s) => coded_config(name, coded::Kind::Uncoded, s, cx)?,
+            PolicySpec::Replication(s) => coded_config(name, coded::Kind::Replication, s, cx)?,
+            PolicySpec::Parm(s) => coded_config(name, coded::Kind::Parm, s, cx)?,
+            PolicySpec::Approxifer(s) => coded_config(name, coded::Kind::Approxifer, s, cx)?,
         })
     }
+}
+
+fn coded_config(
+    name: String,
+    kind: coded::Kind,
+    spec: &crate::scenario::spec::CodedPolicySpec,
+    cx: &ConfigContext,
+) -> Result<PolicyConfig, ConfigError> {
+    Ok(PolicyConfig::Coded(coded::CodedConfig::from_spec(
+        name, kind, spec, cx,
+    )?))
 }
 
 /// A problem in one `[[policy]]` table, found while validating it into its config.
@@ -303,6 +332,10 @@ pub struct ConfigContext<'a> {
     pub stages: usize,
     /// Some stage takes its service from the trace (`from-trace`).
     pub traced_service: bool,
+    /// The batcher's group size (`[workload] group`), if arrivals are grouped.
+    pub group_size: Option<u16>,
+    /// The scenario's `[coded]` settings (defaults without the table).
+    pub coded: &'a coded::settings::CodedSettings,
 }
 
 impl ConfigContext<'_> {
@@ -370,6 +403,7 @@ pub fn build(config: &PolicyConfig, scenario: &Scenario) -> Box<dyn Policy> {
             scenario.stages.len() * scenario.classes.len().max(1),
         )),
         PolicyConfig::Hybrid(c) => Box::new(Hybrid::new(c.clone())),
+        PolicyConfig::Coded(c) => Box::new(coded::CodedPolicy::new(c.clone())),
     }
 }
 
@@ -385,11 +419,14 @@ pub(crate) mod testing {
         let lookup = |n: &str| {
             crate::cloud::pricing::ec2_instance(n).ok_or_else(|| format!("unknown \"{n}\""))
         };
+        let coded = coded::settings::CodedSettings::default();
         let cx = ConfigContext {
             default_instance: &default,
             lookup_instance: &lookup,
             stages: 2,
             traced_service: traced,
+            group_size: None,
+            coded: &coded,
         };
         PolicyConfig::from_spec(&spec, &cx)
     }

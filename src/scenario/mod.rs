@@ -17,6 +17,7 @@ use crate::cloud::storage::{DataConfig, Handoff, Link, Transfer};
 use crate::cloud::vm::VmConfig;
 use crate::cloud::{billing::Prices, coldstart_data};
 use crate::kernel::SimDuration;
+use crate::policy::coded::settings::CodedSettings;
 use crate::policy::{ConfigContext, PolicyConfig};
 use crate::workload::{ArrivalModel, Dist, DistSpec, ExitModel};
 use spec::{ScaleRateSpec, ScenarioSpec, ThrottleSpec, VmBillingSpec};
@@ -597,6 +598,14 @@ impl Validator<'_> {
             return Err(self.err("policy", "a scenario needs at least one [[policy]]"));
         }
         let lookup = |name: &str| find_instance(name, &instance_types);
+        let coded = match &s.coded {
+            None => CodedSettings::default(),
+            Some(c) => {
+                let dir = self.path.parent().unwrap_or(Path::new("."));
+                CodedSettings::from_spec(c, dir)
+                    .map_err(|(key, m)| self.err(&format!("coded.{key}"), m))?
+            }
+        };
         let cx = ConfigContext {
             default_instance: &vm.instance,
             lookup_instance: &lookup,
@@ -604,6 +613,8 @@ impl Validator<'_> {
             traced_service: stages
                 .iter()
                 .any(|st| matches!(st.service, StageService::FromTrace)),
+            group_size: group.map(|g| g.size),
+            coded: &coded,
         };
         let mut names = std::collections::BTreeSet::new();
         let mut policies = Vec::with_capacity(s.policy.len());

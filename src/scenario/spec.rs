@@ -34,8 +34,87 @@ pub struct ScenarioSpec {
     /// `[exits]`: per-stage exit probabilities from a published table (instead of each
     /// stage's `exit`).
     pub exits: Option<ExitTableSpec>,
+    /// `[coded]`: what the coded policies of the scenario share (worker faults, the master's
+    /// coding time, partial groups, the accuracy table).
+    pub coded: Option<CodedSpec>,
     /// The policies to compare.
     pub policy: Vec<PolicySpec>,
+}
+
+/// `[coded]`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CodedSpec {
+    /// `"pad"` (default) or `"uncoded"`: what a partial group does.
+    pub partial: Option<String>,
+    /// `{ probability, factor }`: random slowdowns of workers.
+    pub slowdown: Option<SlowdownSpec>,
+    /// `{ interval, factor }`: a random worker pair slowed in each interval.
+    pub background: Option<BackgroundSpec>,
+    /// Probability that a worker fails (no answer).
+    pub fail_probability: Option<f64>,
+    /// Byzantine workers.
+    pub byzantine: Option<ByzantineSpec>,
+    /// The master's coding cost.
+    pub master: Option<MasterSpec>,
+    /// Accuracy per scheme and (K, S, E), from a CSV table.
+    pub accuracy: Option<AccuracySpec>,
+}
+
+/// `[coded] slowdown`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SlowdownSpec {
+    /// Probability per worker.
+    pub probability: f64,
+    /// Service-time factor.
+    pub factor: f64,
+}
+
+/// `[coded] background`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackgroundSpec {
+    /// Length of one interval.
+    pub interval: Duration,
+    /// Service-time factor of the pair.
+    pub factor: f64,
+}
+
+/// `[coded] byzantine`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ByzantineSpec {
+    /// Exactly this many Byzantine workers per group.
+    pub per_group: Option<u16>,
+    /// Each worker Byzantine with this probability.
+    pub fraction: Option<f64>,
+    /// `"gaussian"` or `"sign-flip"` (default).
+    pub adversary: Option<String>,
+    /// Noise standard deviation (gaussian).
+    pub sigma: Option<f64>,
+}
+
+/// `[coded] master`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MasterSpec {
+    /// Time per multiply-add of encoding and decoding (default 1 ns).
+    pub ns_per_mac: Option<f64>,
+    /// Elements of one query (default 784, a 28×28 image).
+    pub input_elements: Option<u32>,
+    /// Elements of one answer (default 10 soft labels).
+    pub output_elements: Option<u32>,
+}
+
+/// `[coded] accuracy`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AccuracySpec {
+    /// The CSV table (the format `infersim accuracy` writes), relative to the scenario file.
+    pub table: std::path::PathBuf,
+    /// Its `model` to use.
+    pub model: String,
 }
 
 /// `[run]`.
@@ -397,6 +476,37 @@ pub enum PolicySpec {
     HybridHistogram(HistogramSpec),
     /// VMs take the base load; tasks that find no free VM slot overflow to functions.
     Hybrid(HybridSpec),
+    /// Coded serving baseline: one worker per query of a group.
+    Uncoded(CodedPolicySpec),
+    /// Each query on S + 1 workers; the first answer wins.
+    Replication(CodedPolicySpec),
+    /// ParM (Kosaian et al., SOSP 2019): K queries and one parity worker per group.
+    Parm(CodedPolicySpec),
+    /// ApproxIFER (Soleymani et al., AAAI 2022): Berrut-coded queries, decoded from the first
+    /// N − S answers.
+    Approxifer(CodedPolicySpec),
+}
+
+/// `kind = "uncoded" | "replication" | "parm" | "approxifer"`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CodedPolicySpec {
+    /// Name in reports (default: the kind).
+    pub name: Option<String>,
+    /// Stragglers tolerated, S (replication: S + 1 copies; ApproxIFER: N − S answers decode).
+    pub stragglers: Option<u16>,
+    /// Byzantine workers located, E (ApproxIFER only).
+    pub byzantine: Option<u16>,
+    /// Workers on this many VMs (a fixed pool) instead of functions.
+    pub vms: Option<u32>,
+    /// Instance type of the VMs.
+    pub instance: Option<String>,
+    /// Memory of the worker function.
+    pub memory: Option<MemoryMb>,
+    /// Keep-alive of the worker function.
+    pub keep_alive: Option<Duration>,
+    /// Provisioned concurrency of the worker function.
+    pub provisioned_concurrency: Option<u32>,
 }
 
 /// `kind = "all-faas"`.

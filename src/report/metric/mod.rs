@@ -52,6 +52,8 @@ pub enum Presence {
     MultiStage,
     /// Runs with several request classes (a trace naming several functions).
     SeveralFunctions,
+    /// Runs of a scenario with a coded policy (`uncoded`, `replication`, `parm`, `approxifer`).
+    Coded,
 }
 
 macro_rules! catalogue {
@@ -193,6 +195,12 @@ catalogue! {
         "99th percentile over functions (those invoked at least once) of each function's cold-start percentage";
     FunctionsInvoked = "functions_invoked", "count", WholeRun, SeveralFunctions,
         "functions invoked at least once (with several trace functions)";
+    WorkersPerQuery = "workers_per_query", "tasks", Measured, Coded,
+        "worker tasks started ÷ queries (resource overhead of redundancy: 1 uncoded, S + 1 replication, (K + S)/K ApproxIFER)";
+    Accuracy = "accuracy", "fraction", Measured, Coded,
+        "expected accuracy of the answered queries, from the scenario's accuracy table by how each was answered (own worker, decoded, reconstructed, corrupted); empty without a table";
+    ByzantineDetectedRate = "byzantine_detected_rate", "fraction", Measured, Coded,
+        "fraction of Byzantine workers the error locator finds, from the accuracy table (ApproxIFER with E > 0; empty otherwise)";
 }
 
 impl Metric {

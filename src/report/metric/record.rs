@@ -119,6 +119,8 @@ pub struct Layout<'a> {
     pub stages: Vec<&'a str>,
     /// The run has several request classes (trace functions).
     pub several_functions: bool,
+    /// The scenario has a coded policy.
+    pub coded: bool,
 }
 
 impl Layout<'_> {
@@ -129,6 +131,7 @@ impl Layout<'_> {
             Presence::WithSlo => self.slo,
             Presence::MultiStage => self.stages.len() > 1,
             Presence::SeveralFunctions => self.several_functions,
+            Presence::Coded => self.coded,
         }
     }
 
@@ -212,6 +215,7 @@ mod tests {
             slo: false,
             stages: vec!["a"],
             several_functions: false,
+            coded: false,
         };
         let names: Vec<String> = one
             .assemble(|_| 0.0)
@@ -229,6 +233,7 @@ mod tests {
             slo: true,
             stages: vec!["a", "b"],
             several_functions: true,
+            coded: true,
         };
         let slots = all.slots();
         assert_eq!(
