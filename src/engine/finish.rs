@@ -247,7 +247,7 @@ impl Sim<'_> {
             cold_pct,
             detected_rate: self
                 .planner
-                .coded()
+                .coded_plan()
                 .and_then(|c| c.setup().accuracy)
                 .and_then(|a| a.detected_rate)
                 .unwrap_or(f64::NAN),

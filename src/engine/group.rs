@@ -90,6 +90,8 @@ impl Sim<'_> {
             first.index,
         );
         request.group = members.len() as u16;
+        // The group's column of the plan's tables (its size, for a coded plan).
+        request.class = self.planner.variant(first.class, request.group);
         if self.has_exits {
             request.exit_u = request.rng.random::<f64>();
         }
@@ -123,7 +125,7 @@ impl Sim<'_> {
             let r = &self.requests[req as usize];
             (r.stage, r.group, r.class)
         };
-        let Completion::PerMember(rule) = self.planner.stage(stage, class, size).completion else {
+        let Completion::PerMember(rule) = self.planner.stage(stage, class).completion else {
             return Outcome::Pending;
         };
         let rule = &self.planner.member_rules()[rule as usize];
@@ -138,7 +140,7 @@ impl Sim<'_> {
             // other copies of a replicated query), as the stage's stragglers are at its end.
             let p = g.progress;
             let useless = !rule.useful(size, &p) & !p.returned & !p.lost_tasks;
-            let n = self.planner.stage(stage, class, size).tasks.len();
+            let n = self.planner.stage(stage, class).tasks.len();
             let useless = useless & super::all_tasks(n);
             if useless != 0 {
                 self.cancel_tasks(req, useless);
@@ -239,7 +241,7 @@ impl Sim<'_> {
     /// Coded plans with an accuracy table: adds the expected accuracy of the answers of the
     /// members in `done` (bit mask), just made done, for the measured ones.
     fn record_accuracy(&mut self, req: u32, done: u64) {
-        let Some(coded) = self.planner.coded() else {
+        let Some(coded) = self.planner.coded_plan() else {
             return;
         };
         if coded.setup().accuracy.is_none() {
@@ -247,7 +249,7 @@ impl Sim<'_> {
         }
         let r = &self.requests[req as usize];
         let (size, index) = (r.group, r.index);
-        let n = self.planner.stage(r.stage, r.class, size).tasks.len() as u16;
+        let n = self.planner.stage(r.stage, r.class).tasks.len() as u16;
         let byzantine = coded.faults().byzantine_mask(&self.fault_streams, index, n);
         let g = &self.groups[req as usize];
         for m in 0..size {

@@ -264,8 +264,8 @@ impl<'a> Sim<'a> {
         // Each function's home law: the law of the first task that names it.
         let mut home = vec![NO_LAW; n_functions];
         for s in 0..planner.stage_names().len() as u16 {
-            for class in 0..sc.classes.len().max(1) as u32 {
-                for t in &planner.stage(s, class, u16::MAX).tasks {
+            for class in 0..planner.variants() as u32 {
+                for t in &planner.stage(s, class).tasks {
                     if let (Some(f), Work::Law(l) | Work::Worker(l)) = (t.target.function(), t.work)
                         && home[f as usize] == NO_LAW
                     {
@@ -530,7 +530,7 @@ impl<'a> Sim<'a> {
         let planner = self.planner;
         let r = &mut self.requests[req as usize];
         let s = r.stage as usize;
-        let spec = planner.stage(r.stage, r.class, r.group);
+        let spec = planner.stage(r.stage, r.class);
         if r.measured {
             self.counters.stage_entries[s] += 1;
         }
@@ -682,7 +682,7 @@ impl<'a> Sim<'a> {
         let mut rng = WorkerFaults::worker_rng(&self.fault_streams, r.index, index);
         let service = self.laws[l as usize].sample(profile, &mut rng, r.trace_service);
         let now = self.now();
-        match self.planner.coded() {
+        match self.planner.coded_plan() {
             Some(c) => {
                 let fate = c
                     .faults()
@@ -700,7 +700,7 @@ impl<'a> Sim<'a> {
     fn parallelism_of(&self, task: u32) -> f64 {
         let t = &self.tasks[task as usize];
         let r = &self.requests[t.req as usize];
-        match self.planner.stage(r.stage, r.class, r.group).tasks[t.index as usize].work {
+        match self.planner.stage(r.stage, r.class).tasks[t.index as usize].work {
             Work::Law(l) | Work::Worker(l) => self.laws[l as usize].parallelism,
             Work::Cpu { parallelism, .. } => parallelism,
             Work::Exact(_) => 1.0,
@@ -1198,7 +1198,7 @@ impl<'a> Sim<'a> {
     fn task_failed(&mut self, req: u32, index: u16) {
         let r = &mut self.requests[req as usize];
         r.failed += 1;
-        let spec = self.planner.stage(r.stage, r.class, r.group);
+        let spec = self.planner.stage(r.stage, r.class);
         match spec.completion {
             Completion::PerMember(_) => self.member_task_failed(req, index),
             c => {

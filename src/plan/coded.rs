@@ -15,11 +15,12 @@
 //! so the schemes of a scenario see the same worker delays. A partial group (closed by the
 //! batcher's timeout) is padded with dummy queries to K, or sent uncoded.
 
+use super::StageSpec;
 use super::completion::{Completion, MemberProgress, MemberRule};
 use super::faults::WorkerFaults;
 use super::law::Law;
+use super::staged::Staged;
 use super::task::{Io, Target, TaskSpec, Work};
-use super::{Next, StageSpec};
 use crate::cloud::deploy::FunctionSpec;
 use crate::kernel::SimDuration;
 
@@ -127,25 +128,20 @@ pub struct CodedSetup {
     pub name: String,
 }
 
-/// The plan of one coded scheme.
+/// What a coded plan knows beyond its tables: the scheme, the faults, how answers were made.
+/// Its stage tables are a one-stage [`Staged`] with one variant per group size 1..=K.
 #[derive(Clone, Debug)]
 pub struct Coded {
     setup: CodedSetup,
-    names: Vec<String>,
-    /// Per group size 1..=K (index size − 1).
-    specs: Vec<StageSpec>,
     /// Per group size: the group is coded (not sent uncoded as a partial group).
     coded: Vec<bool>,
+    /// Per group size: its per-member rule.
     rules: Vec<MemberRule>,
-    laws: Vec<Law>,
-    functions: Vec<FunctionSpec>,
-    admission: Option<(SimDuration, f64)>,
-    respond: Option<SimDuration>,
 }
 
 impl Coded {
-    /// The plan of `setup` (tables for every group size, built once per run).
-    pub fn new(setup: CodedSetup) -> Self {
+    /// The plan of `setup`: its extras and its tables (every group size, built once per run).
+    pub fn new(setup: CodedSetup) -> (Self, Staged) {
         let k = setup.k.max(1);
         let task = TaskSpec {
             target: setup.target,
@@ -186,62 +182,28 @@ impl Coded {
             (Some(r), d) => Some(r + d),
             (None, d) => Some(d),
         };
-        Coded {
-            names: vec![setup.name.clone()],
-            laws: vec![setup.law.clone()],
-            functions: vec![setup.function.clone()],
-            setup,
+        let tables = Staged::single_stage(
+            setup.name.clone(),
             specs,
-            coded,
-            rules,
+            vec![setup.law.clone()],
+            vec![setup.function.clone()],
+            rules.clone(),
             admission,
             respond,
-        }
+        );
+        (
+            Coded {
+                setup,
+                coded,
+                rules,
+            },
+            tables,
+        )
     }
 
-    /// The plan's stage names (one stage: the workers).
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
-    /// The workers' stage for a group of `group` members.
-    #[inline]
-    pub fn stage(&self, group: u16) -> &StageSpec {
-        let i = (group.clamp(1, self.setup.k.max(1)) - 1) as usize;
-        &self.specs[i]
-    }
-
-    /// The laws [`Work::Worker`] refers to.
-    pub fn laws(&self) -> &[Law] {
-        &self.laws
-    }
-
-    /// The worker function.
-    pub fn functions(&self) -> &[FunctionSpec] {
-        &self.functions
-    }
-
-    /// The per-member rules (one per group size).
-    pub fn rules(&self) -> &[MemberRule] {
-        &self.rules
-    }
-
-    /// After the workers: the answers leave (after decoding).
-    pub fn after(&self) -> Next {
-        Next::Respond {
-            delay: self.respond,
-            exited: false,
-        }
-    }
-
-    /// The response time after the workers.
-    pub fn response_delay(&self) -> Option<SimDuration> {
-        self.respond
-    }
-
-    /// The input's delay (with encoding) and cost before the workers.
-    pub fn admission(&self) -> Option<(SimDuration, f64)> {
-        self.admission
+    /// The variant (stage-table column) of a group of `group` members.
+    pub fn variant(&self, group: u16) -> u32 {
+        (group.clamp(1, self.setup.k.max(1)) - 1) as u32
     }
 
     /// The workers' faults.

@@ -82,110 +82,107 @@ pub enum Next {
     },
 }
 
-/// The built-in planners.
+/// A request plan: its tables (a [`Staged`] plan: stage specs per variant, what follows each
+/// stage, laws, functions, rules), which the engine reads on every request without dispatch,
+/// and the extras of a planner family that needs more (a coded plan's scheme and faults).
+///
+/// The built-in planners: the scenario's `[[stage]]` list ([`Planner::for_scenario`]; a
+/// request's variant is its trace class), and a coded group of queries ([`Planner::coded`];
+/// a group's variant is its size).
 #[derive(Clone, Debug)]
-pub enum Planner {
-    /// The scenario's `[[stage]]` list.
-    Staged(Staged),
-    /// A coded (or replicated) group of queries on redundant workers.
-    Coded(Box<Coded>),
+pub struct Planner {
+    tables: Staged,
+    coded: Option<Box<Coded>>,
 }
 
 impl Planner {
-    /// The planner of a scenario.
+    /// The planner of a scenario's `[[stage]]` list.
     pub fn for_scenario(sc: &Scenario) -> Self {
-        Planner::Staged(Staged::new(sc))
+        Planner {
+            tables: Staged::new(sc),
+            coded: None,
+        }
+    }
+
+    /// The planner of a coded scheme.
+    pub fn coded(setup: CodedSetup) -> Self {
+        let (coded, tables) = Coded::new(setup);
+        Planner {
+            tables,
+            coded: Some(Box::new(coded)),
+        }
+    }
+
+    /// The variant of a request of trace class `class` in a group of `group` members: the
+    /// column of the stage tables it reads.
+    pub fn variant(&self, class: u32, group: u16) -> u32 {
+        match &self.coded {
+            None => class,
+            Some(c) => c.variant(group),
+        }
+    }
+
+    /// Variants: the columns of the stage tables.
+    pub fn variants(&self) -> usize {
+        self.tables.variants()
     }
 
     /// Stage names, in order (metrics are reported per stage).
     pub fn stage_names(&self) -> &[String] {
-        match self {
-            Planner::Staged(p) => p.names(),
-            Planner::Coded(p) => p.names(),
-        }
+        self.tables.names()
     }
 
-    /// Stage `stage` of a request of class `class` whose group has `group` members.
+    /// Stage `stage` of a request of variant `variant` ([`Planner::variant`]).
     #[inline(always)]
-    pub fn stage(&self, stage: u16, class: u32, group: u16) -> &StageSpec {
-        match self {
-            Planner::Staged(p) => p.stage(stage, class),
-            Planner::Coded(p) => p.stage(group),
-        }
+    pub fn stage(&self, stage: u16, variant: u32) -> &StageSpec {
+        self.tables.stage(stage, variant)
     }
 
     /// What follows stage `stage`, completed at `now` (`exit_u` and `survival`: the
     /// request's exit draw and survival so far, updated).
     #[inline(always)]
     pub fn after(&self, stage: u16, now: SimTime, exit_u: f64, survival: &mut f64) -> Next {
-        match self {
-            Planner::Staged(p) => p.after(stage, now, exit_u, survival),
-            Planner::Coded(p) => p.after(),
-        }
+        self.tables.after(stage, now, exit_u, survival)
     }
 
     /// The laws [`Work::Law`] refers to.
     pub fn laws(&self) -> &[Law] {
-        match self {
-            Planner::Staged(p) => p.laws(),
-            Planner::Coded(p) => p.laws(),
-        }
+        self.tables.laws()
     }
 
     /// The functions the plan needs deployed, in id order.
     pub fn functions(&self) -> &[FunctionSpec] {
-        match self {
-            Planner::Staged(p) => p.functions(),
-            Planner::Coded(p) => p.functions(),
-        }
+        self.tables.functions()
     }
 
     /// The per-member rules [`Completion::PerMember`] refers to.
     pub fn member_rules(&self) -> &[MemberRule] {
-        match self {
-            Planner::Staged(p) => p.rules(),
-            Planner::Coded(p) => p.rules(),
-        }
+        self.tables.rules()
     }
 
     /// True if `stage` is the plan's last (members are answered as a per-member rule makes
     /// them done).
     pub fn is_last(&self, stage: u16) -> bool {
-        match self {
-            Planner::Staged(p) => p.is_last(stage),
-            Planner::Coded(_) => true,
-        }
+        self.tables.is_last(stage)
     }
 
     /// The response time after `stage` when it is the request's last.
     pub fn response_delay(&self, stage: u16) -> Option<SimDuration> {
-        match self {
-            Planner::Staged(p) => p.response_delay(stage),
-            Planner::Coded(p) => p.response_delay(),
-        }
+        self.tables.response_delay(stage)
     }
 
     /// Requests draw a uniform exit number at arrival.
     pub fn has_exits(&self) -> bool {
-        match self {
-            Planner::Staged(p) => p.has_exits(),
-            Planner::Coded(_) => false,
-        }
+        self.tables.has_exits()
     }
 
     /// The request's input reaches the first stage after this long, at this transfer cost.
     pub fn admission(&self) -> Option<(SimDuration, f64)> {
-        match self {
-            Planner::Staged(p) => p.admission(),
-            Planner::Coded(p) => p.admission(),
-        }
+        self.tables.admission()
     }
 
-    /// The coded plan, if this is one.
-    pub fn coded(&self) -> Option<&Coded> {
-        match self {
-            Planner::Coded(p) => Some(p),
-            Planner::Staged(_) => None,
-        }
+    /// The coded plan's extras, if this is one.
+    pub fn coded_plan(&self) -> Option<&Coded> {
+        self.coded.as_deref()
     }
 }

@@ -156,12 +156,48 @@ impl Staged {
         }
     }
 
+    /// A one-stage plan whose stage has one spec per variant (e.g. per group size), answered
+    /// after `respond`: the tables of a planner that is not a `[[stage]]` list (no exits, no
+    /// hand-offs).
+    #[allow(clippy::too_many_arguments)]
+    pub fn single_stage(
+        name: String,
+        specs: Vec<StageSpec>,
+        laws: Vec<Law>,
+        functions: Vec<FunctionSpec>,
+        rules: Vec<MemberRule>,
+        admission: Option<(SimDuration, f64)>,
+        respond: Option<SimDuration>,
+    ) -> Self {
+        Staged {
+            names: vec![name],
+            n_classes: specs.len().max(1),
+            specs,
+            after: vec![After {
+                last: true,
+                exit: ExitModel::default(),
+                respond,
+                handoff: None,
+            }],
+            laws,
+            functions,
+            rules,
+            has_exits: false,
+            admission,
+        }
+    }
+
+    /// Variants (columns of the stage tables): trace classes, or group sizes.
+    pub fn variants(&self) -> usize {
+        self.n_classes
+    }
+
     /// Stage names, in order.
     pub fn names(&self) -> &[String] {
         &self.names
     }
 
-    /// Stage `stage` for a request of class `class`.
+    /// Stage `stage` for a request of variant `class` (its trace class).
     #[inline(always)]
     pub fn stage(&self, stage: u16, class: u32) -> &StageSpec {
         &self.specs[stage as usize * self.n_classes + class as usize]

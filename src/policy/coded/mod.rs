@@ -11,7 +11,7 @@ pub mod table;
 
 use super::{Backend, ConfigContext, ConfigError, Deployment, Planning, Policy, PoolPlan};
 use crate::cloud::pricing::InstanceType;
-use crate::plan::{AccuracyModel, Coded, CodedSetup, Planner, Scheme, Staged, Target};
+use crate::plan::{AccuracyModel, CodedSetup, Planner, Scheme, Staged, Target};
 use crate::scenario::Scenario;
 use crate::scenario::spec::CodedPolicySpec;
 use settings::{CodedSettings, Master};
@@ -316,7 +316,7 @@ impl Planning for CodedPolicy {
         let staged = Staged::new(sc);
         let worker = &sc.stages[0];
         let (encode, decode) = coding_times(c.scheme, c.k, &c.settings.master);
-        Planner::Coded(Box::new(Coded::new(CodedSetup {
+        Planner::coded(CodedSetup {
             scheme: c.scheme,
             k: c.k,
             partial: c.settings.partial,
@@ -334,6 +334,6 @@ impl Planning for CodedPolicy {
             respond: staged.response_delay(0),
             accuracy: c.accuracy,
             name: worker.name.clone(),
-        })))
+        })
     }
 }
