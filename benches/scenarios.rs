@@ -8,7 +8,9 @@
 //! * `azure2019-1h/<policy>`: the first hour of the bundled Azure Functions 2019 replay
 //!   (1,000 functions), fixed 10-minute keep-alive and hybrid histogram;
 //! * `early-exit-vgg16-10m/<policy>`: the first 10 minutes of `scenarios/early-exit-vgg16.toml`
-//!   (4 early-exit stages at 150–450 req/s): all-FaaS, all-VM, LIBRA and SERFLOW.
+//!   (4 early-exit stages at 150–450 req/s): all-FaaS, all-VM, LIBRA and SERFLOW;
+//! * `coded-lambda-10m/<policy>`: `scenarios/coded-lambda.toml` (groups of 12 queries at
+//!   120/s): uncoded, replication, ParM and ApproxIFER on the same workers.
 //!
 //! Criterion's throughput is in engine events (the run's `events` metric, counted once before
 //! benchmarking), so `thrpt` reads as events per second. After each benchmark a line gives the
@@ -167,6 +169,15 @@ fn scenarios(c: &mut Criterion) {
     for p in 0..early.policies.len() {
         let id = format!("early-exit-vgg16-10m/{}", early.policies[p].display_name());
         bench_run(&mut group, &id, &early, p);
+    }
+
+    // The coded family: `scenarios/coded-lambda.toml` (K = 12 groups at 120 queries/s), the
+    // first 10 minutes of every scheme on the same workers (uncoded is the baseline).
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/coded-lambda.toml");
+    let coded = Scenario::load(Path::new(path)).unwrap_or_else(|e| panic!("coded: {e}"));
+    for p in 0..coded.policies.len() {
+        let id = format!("coded-lambda-10m/{}", coded.policies[p].display_name());
+        bench_run(&mut group, &id, &coded, p);
     }
 
     group.finish();

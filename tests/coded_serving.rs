@@ -195,3 +195,26 @@ fn coded_policies_check_what_they_need() {
         "{e}"
     );
 }
+
+#[test]
+fn failed_workers_drop_uncoded_queries_and_redundancy_survives_them() {
+    let text =
+        scenario("fail_probability = 0.05").replace("probability = 0.02", "probability = 0.0");
+    let r = run_all(&text);
+    let lost = |i: usize| get(&r[i], "dropped") / get(&r[i], "requests");
+    // Uncoded: a query is lost with its worker, 5 % (binomial over ≈ 8,000 queries: ±0.7 %).
+    assert!((0.04..0.06).contains(&lost(0)), "uncoded lost {}", lost(0));
+    // Replication: both copies fail, 0.25 %; ParM: own worker and parity-or-another fail,
+    // 0.05 × (1 − 0.95⁴) ≈ 0.93 %; ApproxIFER (N = 6, S = 2): ≥ 3 of 6 fail, ≈ 0.22 %.
+    assert!(lost(1) < 0.006, "replication lost {}", lost(1));
+    assert!(lost(2) < 0.016, "ParM lost {}", lost(2));
+    assert!(lost(3) < 0.006, "ApproxIFER lost {}", lost(3));
+    // A failed invocation is billed up to its error, like any other: uncoded compute is the
+    // same as without failures (every worker runs its 100 ms).
+    let quiet = run_all(&scenario("").replace("probability = 0.02", "probability = 0.0"));
+    let (a, b) = (
+        get(&r[0], "cost_faas_compute_usd"),
+        get(&quiet[0], "cost_faas_compute_usd"),
+    );
+    assert!((a / b - 1.0).abs() < 1e-9, "{a} vs {b}");
+}

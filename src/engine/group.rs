@@ -26,6 +26,8 @@ pub(super) struct Group {
     pub responded: u16,
     /// The plan is over (completed or failed): the request is freed with its last answer.
     pub finished: bool,
+    /// Tasks of the current stage (bit per index) that fail at their end: failed workers.
+    pub failing: u64,
 }
 
 impl Sim<'_> {
@@ -107,6 +109,7 @@ impl Sim<'_> {
         g.answered = 0;
         g.responded = 0;
         g.finished = false;
+        g.failing = 0;
         let now = self.now();
         match self.admission {
             Some((delay, cost)) => {
@@ -190,9 +193,15 @@ impl Sim<'_> {
         }
     }
 
-    /// Task `index` (which ran at `loc`) of a per-member stage returned.
+    /// Task `index` (which ran at `loc`) of a per-member stage returned, or, for a failed
+    /// worker, ended with an error.
     #[inline(never)]
     pub(super) fn member_task_done(&mut self, req: u32, index: u16, loc: Loc) {
+        if self.groups[req as usize].failing >> index & 1 == 1 {
+            // A failed worker: its invocation ends in an error, with no answer.
+            self.requests[req as usize].done -= 1;
+            return self.task_failed(req, index);
+        }
         let stage = self.requests[req as usize].stage;
         match self.member_progress(req, index, true) {
             Outcome::Complete if self.planner.is_last(stage) => {

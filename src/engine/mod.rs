@@ -546,7 +546,6 @@ impl<'a> Sim<'a> {
             self.siblings_of(req).clear();
         }
         for (i, ts) in spec.tasks.iter().enumerate() {
-            let mut doomed = false;
             let (backend, func) = match ts.target {
                 Target::Routed { function } => {
                     let backend = if self.routes {
@@ -578,9 +577,7 @@ impl<'a> Sim<'a> {
                 Work::Exact(d) => (d, true, NO_LAW),
                 Work::Worker(l) => {
                     let n = spec.tasks.len() as u16;
-                    let (service, profiled, fails) =
-                        self.worker_work(req, l, i as u16, n, backend, func);
-                    doomed = fails;
+                    let (service, profiled) = self.worker_work(req, l, i as u16, n, backend, func);
                     (service, profiled, l)
                 }
             };
@@ -604,11 +601,6 @@ impl<'a> Sim<'a> {
                 measured,
                 enqueued: now,
                 attempts: 0,
-                runs_as: if doomed {
-                    TaskState::Doomed
-                } else {
-                    TaskState::Running
-                },
             }) as u32;
             if fan_out {
                 let seq = self.task_seq;
@@ -665,8 +657,9 @@ impl<'a> Sim<'a> {
     }
 
     /// The work of worker `index` (of `n`) of `req`'s coded stage, drawn from law `l` on the
-    /// worker's own stream and changed by the plan's faults: its service, whether it was drawn
-    /// from a profile, and whether the worker fails.
+    /// worker's own stream and changed by the plan's faults: its service and whether it was
+    /// drawn from a profile. A worker that will fail is marked in its group (coded stages
+    /// complete per member, so only the per-member return path looks).
     #[inline(never)]
     fn worker_work(
         &mut self,
@@ -676,7 +669,7 @@ impl<'a> Sim<'a> {
         n: u16,
         backend: Backend,
         func: u32,
-    ) -> (SimDuration, bool, bool) {
+    ) -> (SimDuration, bool) {
         let profile = self.profile_for(l, backend, func);
         let r = &self.requests[req as usize];
         let mut rng = WorkerFaults::worker_rng(&self.fault_streams, r.index, index);
@@ -687,9 +680,12 @@ impl<'a> Sim<'a> {
                 let fate = c
                     .faults()
                     .fate(&self.fault_streams, &mut rng, index, n, now);
-                (service.mul_f64(fate.factor), profile.is_some(), fate.fails)
+                if fate.fails {
+                    self.groups[req as usize].failing |= 1u64 << index;
+                }
+                (service.mul_f64(fate.factor), profile.is_some())
             }
-            None => (service, profile.is_some(), false),
+            None => (service, profile.is_some()),
         }
     }
 
@@ -916,7 +912,7 @@ impl<'a> Sim<'a> {
     fn begin(&mut self, task: u32, loc: Loc, done_at: SimTime) {
         let now = self.now();
         let t = &mut self.tasks[task as usize];
-        t.state = t.runs_as;
+        t.state = TaskState::Running;
         t.loc = loc;
         let wait = now.since(t.enqueued);
         let seq = t.seq;
@@ -943,13 +939,9 @@ impl<'a> Sim<'a> {
         }
         self.release(loc);
         self.tasks.free(task as usize);
-        if state != TaskState::Running {
-            if state == TaskState::Orphan {
-                self.orphans -= 1;
-                return;
-            }
-            // A failed worker: its invocation ends in an error, with no answer.
-            return self.task_failed(req, index);
+        if state == TaskState::Orphan {
+            self.orphans -= 1;
+            return;
         }
         let r = &mut self.requests[req as usize];
         r.done += 1;
@@ -1169,12 +1161,12 @@ impl<'a> Sim<'a> {
         match (t.state, t.loc) {
             // Cancelled already (it runs on and is billed).
             (TaskState::Orphan, _) => {}
-            (TaskState::Running | TaskState::Doomed, Loc::Faas { .. }) => {
+            (TaskState::Running, Loc::Faas { .. }) => {
                 // Lambda cannot cancel an invocation: it runs to the end and is billed.
                 self.tasks[key as usize].state = TaskState::Orphan;
                 self.orphans += 1;
             }
-            (TaskState::Running | TaskState::Doomed, loc @ Loc::Vm { .. }) => {
+            (TaskState::Running, loc @ Loc::Vm { .. }) => {
                 self.tasks.free(key as usize);
                 self.release(loc);
             }

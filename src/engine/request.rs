@@ -77,8 +77,6 @@ pub enum TaskState {
     Running,
     /// Its stage completed without it; it runs on (a function invocation cannot be cancelled).
     Orphan,
-    /// Running, but it will fail at its end (a failed worker: no answer).
-    Doomed,
 }
 
 /// Where a task is.
@@ -150,7 +148,4 @@ pub struct Task {
     pub enqueued: SimTime,
     /// Invocation attempts so far (throttle retries).
     pub attempts: u8,
-    /// The state it runs in: [`TaskState::Running`], or [`TaskState::Doomed`] for a worker that
-    /// will fail.
-    pub runs_as: TaskState,
 }
