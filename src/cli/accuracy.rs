@@ -201,11 +201,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             choice.name(),
             prepared.base_accuracy,
             prepared.test.len(),
-            if prepared.cached {
-                "loaded"
-            } else {
-                "trained"
-            },
+            if prepared.cached { "loaded" } else { "trained" },
             t0.elapsed().as_secs_f64()
         );
         let exp = Experiment {

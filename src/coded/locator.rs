@@ -8,7 +8,7 @@
 //! smallest |Q(z_i)| get a mark. The E workers with the most marks over all coordinates are the
 //! suspects (ties go to the lower worker index).
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 
 use super::CodeError;
 use super::berrut::BerrutCode;
@@ -75,19 +75,36 @@ pub fn locate_errors(
     // Powers z_i^d, d = 0..deg−1, shared by every coordinate.
     let z: Vec<f64> = returned.iter().map(|&i| code.points()[i]).collect();
     let powers = DMatrix::from_fn(m, deg, |i, d| z[i].powi(d as i32));
-    let mut a = DMatrix::zeros(m, unknowns);
-    a.view_mut((0, 0), (m, deg)).copy_from(&powers);
+    // The system is [V | −diag(y)·W] (p, q) = y, V the powers 0..deg−1 (P's columns, the same for
+    // every coordinate) and W the powers 1..deg−1. P is eliminated exactly: for a given q the best
+    // p leaves the residual's part orthogonal to V's column space, so q solves the least-squares
+    // problem projected by I − UUᵀ (U an orthonormal basis of V's columns, from its SVD), a
+    // system of deg − 1 unknowns instead of 2·deg − 1 and the same q.
+    let vsvd = powers.clone().svd(true, false);
+    let u_full = vsvd
+        .u
+        .ok_or_else(|| CodeError::Numerics("SVD without U".into()))?;
+    let vmax = vsvd.singular_values.max();
+    let rank = vsvd
+        .singular_values
+        .iter()
+        .filter(|&&s| s > vmax * LOCATOR_RCOND)
+        .count();
+    let u = u_full.columns(0, rank).into_owned();
+    let project = |a: &DMatrix<f64>| -> DMatrix<f64> { a - &u * (u.transpose() * a) };
+    let mut aq = DMatrix::zeros(m, deg - 1);
     let mut q_abs = vec![0.0; m];
     let mut order: Vec<usize> = (0..m).collect();
     for c in 0..y.ncols() {
         let yc = y.column(c);
         for i in 0..m {
             for d in 1..deg {
-                a[(i, deg + d - 1)] = -yc[i] * powers[(i, d)];
+                aq[(i, d - 1)] = -yc[i] * powers[(i, d)];
             }
         }
-        let b = DVector::from_iterator(m, yc.iter().copied());
-        let svd = a.clone().svd(true, true);
+        let a = project(&aq);
+        let b = project(&DMatrix::from_iterator(m, 1, yc.iter().copied()));
+        let svd = a.svd(true, true);
         let eps = svd.singular_values.max() * LOCATOR_RCOND;
         let sol = svd
             .solve(&b, eps)
@@ -95,7 +112,7 @@ pub fn locate_errors(
         for i in 0..m {
             let mut q = 1.0;
             for d in 1..deg {
-                q += sol[deg + d - 1] * powers[(i, d)];
+                q += sol[d - 1] * powers[(i, d)];
             }
             q_abs[i] = if q.is_nan() { f64::INFINITY } else { q.abs() };
         }
@@ -206,6 +223,61 @@ mod tests {
         let loc = locate_errors(&code, &returned, &y, e).unwrap();
         assert_eq!(loc.suspects, vec![2, 9]);
         assert_eq!(loc.votes[2], 3);
+    }
+
+    /// The locator's Q on the full system `[V | −diag(y)W]`, solved by one SVD (the textbook
+    /// form), to check the elimination of P.
+    fn full_system_q(z: &[f64], y: &[f64], deg: usize) -> Vec<f64> {
+        let m = z.len();
+        let a = DMatrix::from_fn(m, 2 * deg - 1, |i, j| {
+            if j < deg {
+                z[i].powi(j as i32)
+            } else {
+                -y[i] * z[i].powi((j - deg + 1) as i32)
+            }
+        });
+        let b = DMatrix::from_column_slice(m, 1, y);
+        let svd = a.svd(true, true);
+        let eps = svd.singular_values.max() * LOCATOR_RCOND;
+        let sol = svd.solve(&b, eps).unwrap();
+        z.iter()
+            .map(|&zi| {
+                1.0 + (1..deg)
+                    .map(|d| sol[deg + d - 1] * zi.powi(d as i32))
+                    .sum::<f64>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn eliminating_p_gives_the_full_least_squares_marks() {
+        let (k, e) = (6, 2);
+        let n = byzantine_workers(k, e, 1);
+        let code = BerrutCode::new(k, n, EvalPoints::AuthorsCode).unwrap();
+        let mut r = rng::from_seed(11);
+        let a = DMatrix::from_fn(4, 3, |_, _| r.random::<f64>() - 0.5);
+        let x = DMatrix::from_fn(k, 3, |_, _| r.random::<f64>() * 2.0 - 1.0);
+        let y = model(&code.encode(&x).unwrap(), &a);
+        let returned: Vec<usize> = (0..n).filter(|&i| i != 4).collect();
+        let mut ys = y.select_rows(&returned);
+        for c in 0..ys.ncols() {
+            ys[(3, c)] += 50.0;
+            ys[(10, c)] -= 50.0;
+        }
+        let loc = locate_errors(&code, &returned, &ys, e).unwrap();
+        let z: Vec<f64> = returned.iter().map(|&i| code.points()[i]).collect();
+        let mut votes = vec![0u32; returned.len()];
+        for c in 0..ys.ncols() {
+            let yc: Vec<f64> = ys.column(c).iter().copied().collect();
+            let q = full_system_q(&z, &yc, k + e);
+            let mut order: Vec<usize> = (0..q.len()).collect();
+            order.sort_by(|&i, &j| q[i].abs().total_cmp(&q[j].abs()).then(i.cmp(&j)));
+            for &i in &order[..e] {
+                votes[i] += 1;
+            }
+        }
+        assert_eq!(loc.votes, votes);
+        assert!(loc.suspects.contains(&returned[3]) && loc.suspects.contains(&returned[10]));
     }
 
     #[test]
