@@ -5,6 +5,7 @@ mod common;
 mod bad_input;
 mod billing;
 mod check;
+mod coded;
 mod coldstart;
 mod determinism;
 mod early_exit;

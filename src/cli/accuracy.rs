@@ -190,20 +190,34 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             .map_err(|e| UsageError(format!("{}: {e}", choice.name())))?;
         spec.validate(prepared.test.len())
             .map_err(|e| UsageError(format!("--k/--groups for {}: {e}", choice.name())))?;
+        eprintln!(
+            "{}: base accuracy {:.4} on {} test images ({} in {:.1}s)",
+            choice.name(),
+            prepared.base_accuracy,
+            prepared.test.len(),
+            match (choice, prepared.cached) {
+                (ModelChoice::MnistCnn, _) => "pretrained, loaded",
+                (_, true) => "cached",
+                (_, false) => "trained",
+            },
+            t0.elapsed().as_secs_f64()
+        );
+        let t1 = Instant::now();
         let parity = if args.no_parm {
             Default::default()
         } else {
             pool.install(|| accuracy::prepare_parity(&setup, &prepared, ks))
                 .map_err(|e| UsageError(format!("{} parity models: {e}", choice.name())))?
         };
-        eprintln!(
-            "{}: base accuracy {:.4} on {} test images ({} in {:.1}s)",
-            choice.name(),
-            prepared.base_accuracy,
-            prepared.test.len(),
-            if prepared.cached { "loaded" } else { "trained" },
-            t0.elapsed().as_secs_f64()
-        );
+        if !parity.is_empty() {
+            eprintln!(
+                "{}: {} parity model{} ready in {:.1}s",
+                choice.name(),
+                parity.len(),
+                if parity.len() == 1 { "" } else { "s" },
+                t1.elapsed().as_secs_f64()
+            );
+        }
         let exp = Experiment {
             name: choice.name(),
             model: &prepared.model,

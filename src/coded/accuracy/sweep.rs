@@ -9,6 +9,7 @@
 //! the thread count.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use nalgebra::DMatrix;
 use rand::RngExt;
@@ -171,12 +172,15 @@ pub fn run_sweep(exp: &Experiment, spec: &SweepSpec) -> Result<SweepOutput, Accu
         for &s in &spec.ss {
             for &e in &spec.es {
                 let n = if e == 0 { k + s } else { 2 * (k + e) + s - 1 };
-                if !coded.contains_key(&n) {
-                    let code = BerrutCode::new(k, n, spec.points)?;
-                    let logits = coded_logits(exp.model, test, &code, &groups)?;
-                    coded.insert(n, (code, logits));
-                }
-                let (code, logits) = &coded[&n];
+                let (code, logits) = match coded.entry(n) {
+                    Entry::Occupied(o) => o.into_mut(),
+                    Entry::Vacant(v) => {
+                        let code = BerrutCode::new(k, n, spec.points)?;
+                        let logits = coded_logits(exp.model, test, &code, &groups)?;
+                        v.insert((code, logits))
+                    }
+                };
+                let (code, logits) = (&*code, &*logits);
                 for (adv, sigma) in spec.attacks(e) {
                     let point = Point {
                         k,
