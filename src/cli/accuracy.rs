@@ -161,7 +161,8 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     }
     if args.ss.0.contains(&0) && args.es.0.contains(&0) {
         return Err(UsageError(
-            "--s 0 with --e 0 is not a coded point (no redundancy); S must be ≥ 1 when E = 0"
+            "--s 0 with --e 0 is a point without redundancy: S must be ≥ 1 when E = 0 \
+             (drop 0 from --s or from --e)"
                 .into(),
         )
         .into());
