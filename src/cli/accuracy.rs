@@ -46,6 +46,13 @@ pub struct Args {
     /// Do not train or run ParM's parity models.
     #[arg(long)]
     no_parm: bool,
+    /// Training epochs of the classifiers trained here (default: 60 for digits-mlp, 30 for
+    /// digits-cnn).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    epochs: Option<u64>,
+    /// Optimiser steps of each parity model (default: 1,500 on digits, 600 on MNIST).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    parity_steps: Option<u64>,
     /// The MNIST sample for mnist-cnn (mnist_5k.csv.gz).
     #[arg(long, default_value = accuracy::data::MNIST_PATH)]
     mnist: PathBuf,
@@ -185,6 +192,12 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         setup.mnist = args.mnist.clone();
         setup.pretrained = args.pretrained.clone();
         setup.cache = (!args.no_cache).then(|| args.cache.clone());
+        if let Some(e) = args.epochs {
+            setup.train.epochs = e as usize;
+        }
+        if let Some(s) = args.parity_steps {
+            setup.parity.steps = s as usize;
+        }
         let t0 = Instant::now();
         let prepared = pool
             .install(|| accuracy::prepare(&setup))
