@@ -313,6 +313,8 @@ fn bad_accuracy_options_name_the_flag() {
         ),
         (vec!["--sigma=-1"], vec!["--sigma", "positive"]),
         (vec!["--groups", "0"], vec!["--groups"]),
+        (vec!["--parity-steps", "0"], vec!["--parity-steps"]),
+        (vec!["--epochs", "x"], vec!["--epochs"]),
         (vec!["--points", "random"], vec!["--points", "chebyshev2"]),
         (vec!["--s", "0", "--e", "0"], vec!["S must be ≥ 1"]),
         (

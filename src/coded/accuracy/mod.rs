@@ -133,17 +133,23 @@ impl ModelChoice {
         }
     }
 
-    /// Default parity-model training.
+    /// Default parity-model training: enough steps for the MLP's parity model to converge
+    /// (seconds); the CNNs' parity models are trained far less than ParM's, for time.
     pub fn default_parity(self) -> ParityConfig {
         match self {
+            ModelChoice::DigitsMlp => ParityConfig {
+                steps: 6000,
+                batch: 64,
+                seed: 0,
+            },
+            ModelChoice::DigitsCnn => ParityConfig {
+                steps: 1500,
+                batch: 64,
+                seed: 0,
+            },
             ModelChoice::MnistCnn => ParityConfig {
                 steps: 600,
                 batch: 32,
-                seed: 0,
-            },
-            _ => ParityConfig {
-                steps: 1500,
-                batch: 64,
                 seed: 0,
             },
         }
