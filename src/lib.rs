@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod cloud;
+pub mod coded;
 pub mod engine;
 pub mod kernel;
 pub mod plan;

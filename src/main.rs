@@ -33,6 +33,8 @@ enum Command {
     Plot(cli::plot::Args),
     /// Rerun scenarios and compare each policy's cost and p99 latency with a baseline.
     Check(cli::check::Args),
+    /// Measure the accuracy of coded inference (ApproxIFER), ParM and replication on real models.
+    Accuracy(cli::accuracy::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => cli::merge::execute(args),
         Command::Plot(args) => cli::plot::execute(args),
         Command::Check(args) => cli::check::execute(args),
+        Command::Accuracy(args) => cli::accuracy::execute(args),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@ mod common;
 mod bad_input;
 mod billing;
 mod check;
+mod coded;
 mod coded_serving;
 mod coldstart;
 mod determinism;
