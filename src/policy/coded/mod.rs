@@ -215,7 +215,7 @@ fn accuracy_model(
             let row = table::lookup(rows, model, kind.name(), (k, s, e), adversary).ok_or_else(|| {
                 let have: Vec<String> = rows
                     .iter()
-                    .filter(|r| r.model == model && r.scheme == kind.name())
+                    .filter(|r| r.model == model && r.scheme.name() == kind.name())
                     .map(|r| format!("({}, {}, {})", r.k, r.s, r.e))
                     .collect();
                 ConfigError::table(format!(
