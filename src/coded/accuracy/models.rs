@@ -147,6 +147,19 @@ pub struct Model {
 }
 
 impl Model {
+    /// The optimiser every model here is trained with: AdamW over its variables, learning rate
+    /// 10⁻³, no weight decay.
+    pub fn optimizer(&self) -> Result<candle_nn::AdamW, AccuracyError> {
+        Ok(candle_nn::AdamW::new(
+            self.vars.all_vars_sorted(),
+            candle_nn::ParamsAdamW {
+                lr: 1e-3,
+                weight_decay: 0.0,
+                ..Default::default()
+            },
+        )?)
+    }
+
     /// A fresh model, initialised like PyTorch's defaults (uniform ±1/√fan_in for weights and
     /// biases) from the seeded stream `name`: reproducible, unlike candle's own CPU generator.
     pub fn init(arch: Arch, seed: u64, name: &str) -> Result<Model, AccuracyError> {
@@ -293,14 +306,7 @@ pub fn train_classifier(
     cfg: TrainConfig,
 ) -> Result<Model, AccuracyError> {
     let model = Model::init(arch, cfg.seed, "accuracy-init")?;
-    let mut opt = candle_nn::AdamW::new(
-        model.vars.all_vars_sorted(),
-        candle_nn::ParamsAdamW {
-            lr: 1e-3,
-            weight_decay: 0.0,
-            ..Default::default()
-        },
-    )?;
+    let mut opt = model.optimizer()?;
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut r = rng::stream(cfg.seed, "accuracy-batches", 0);
     for _ in 0..cfg.epochs {

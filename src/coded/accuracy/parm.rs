@@ -12,7 +12,7 @@ use rand::seq::index;
 
 use super::AccuracyError;
 use super::data::Dataset;
-use super::models::{CLASSES, Model, SortedVars};
+use super::models::{CLASSES, Model};
 use crate::kernel::rng;
 
 /// How a parity model is trained.
@@ -54,14 +54,7 @@ pub fn train_parity(
     }
     let name = format!("parm-init-k{k}");
     let model = Model::init(base.arch, cfg.seed, &name)?;
-    let mut opt = candle_nn::AdamW::new(
-        model.vars.all_vars_sorted(),
-        candle_nn::ParamsAdamW {
-            lr: 1e-3,
-            weight_decay: 0.0,
-            ..Default::default()
-        },
-    )?;
+    let mut opt = model.optimizer()?;
     let mut r = rng::stream(cfg.seed, &format!("parm-groups-k{k}"), 0);
     let side = train.side;
     for _ in 0..cfg.steps {
