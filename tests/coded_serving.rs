@@ -178,6 +178,11 @@ fn coded_policies_check_what_they_need() {
         e.contains("more than 64") && e.contains("workers per group of 40"),
         "{e}"
     );
+    let e = err(&base.replace("stragglers = 1", "stragglers = 65535"));
+    assert!(
+        e.contains("policy[1].stragglers") && e.contains("at most 64"),
+        "{e}"
+    );
     let e = err(&base.replace("probability = 0.02", "probability = 2"));
     assert!(
         e.contains("coded.slowdown.probability") && e.contains("between 0 and 1"),

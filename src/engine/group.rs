@@ -28,6 +28,8 @@ pub(super) struct Group {
     pub finished: bool,
     /// Tasks of the current stage (bit per index) that fail at their end: failed workers.
     pub failing: u64,
+    /// Its Byzantine workers (bit per task index), once a coded plan's accuracy needs them.
+    pub byzantine: Option<u64>,
 }
 
 impl Sim<'_> {
@@ -110,6 +112,7 @@ impl Sim<'_> {
         g.responded = 0;
         g.finished = false;
         g.failing = 0;
+        g.byzantine = None;
         let now = self.now();
         match self.admission {
             Some((delay, cost)) => {
@@ -258,8 +261,16 @@ impl Sim<'_> {
         }
         let r = &self.requests[req as usize];
         let (size, index) = (r.group, r.index);
-        let n = self.planner.stage(r.stage, r.class).tasks.len() as u16;
-        let byzantine = coded.faults().byzantine_mask(&self.fault_streams, index, n);
+        let byzantine = match self.groups[req as usize].byzantine {
+            Some(mask) => mask,
+            None => {
+                // Drawn once per group, at its first answer.
+                let n = self.planner.stage(r.stage, r.class).tasks.len() as u16;
+                let mask = coded.faults().byzantine_mask(&self.fault_streams, index, n);
+                self.groups[req as usize].byzantine = Some(mask);
+                mask
+            }
+        };
         let g = &self.groups[req as usize];
         for m in 0..size {
             if done >> m & 1 == 0 || !g.members[m as usize].measured {

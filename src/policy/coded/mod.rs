@@ -92,6 +92,21 @@ impl CodedConfig {
         }
         let s = spec.stragglers;
         let e = spec.byzantine;
+        // Bounds first, so the worker counts below cannot overflow.
+        if let Some(s) = s.filter(|&s| s > MAX_WORKERS) {
+            return Err(ConfigError::at(
+                "stragglers",
+                format!("{s} stragglers: a group may start at most {MAX_WORKERS} workers"),
+            ));
+        }
+        if let Some(e) = e.filter(|&e| e > MAX_WORKERS / 2) {
+            return Err(ConfigError::at(
+                "byzantine",
+                format!(
+                    "{e} Byzantine workers: a group may start at most {MAX_WORKERS} workers (N = 2(K + E) + S − 1)"
+                ),
+            ));
+        }
         let scheme = match kind {
             Kind::Uncoded => {
                 if s.is_some() || e.is_some() {
