@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use infersim::report::plot::{self, BarFigure, Line, LineFigure, Panel};
+use infersim::report::plot::{self, BarFigure, Line, LineFigure, Marks, Panel};
 
 const RUN: &str = r#"name = "plots"
 description = "figures for the tests"
@@ -72,7 +72,6 @@ fn figures_render_to_svg_and_png() {
         panels: vec![Panel {
             x_label: "offered load (req/s)".into(),
             y_label: "cost per run ($)".into(),
-            x_log: false,
             y_range: None,
             lines: (0..3)
                 .map(|k| Line {
@@ -88,9 +87,10 @@ fn figures_render_to_svg_and_png() {
                             )
                         })
                         .collect(),
-                    markers: true,
+                    marks: Marks::All,
                 })
                 .collect(),
+            ..Default::default()
         }],
     };
     let files = plot::save(&fig, dir.path(), "lines").unwrap();
@@ -156,8 +156,9 @@ fn run_writes_figures_report_and_json() {
     check_svg(
         &plots.join("latency_cdf.svg"),
         &[
-            "end-to-end latency (ms, log scale)",
-            "fraction of requests",
+            "end-to-end latency x (ms, log scale)",
+            "fraction of requests ≤ x",
+            "fraction ≥ x (log scale)",
             "all-faas",
             "hybrid",
         ],
@@ -291,4 +292,297 @@ fn keepalive_tradeoff_is_drawn_for_multi_function_runs() {
         ],
     );
     check_png(&dir.path().join("plots/keepalive_tradeoff.png"));
+}
+
+#[test]
+fn latency_cdf_csv_holds_every_request_and_agrees_with_the_percentiles() {
+    use infersim::report::Metric;
+    use infersim::report::latency::{latency_cdf_csv, read_cdf_csv};
+    let sc = infersim::scenario::Scenario::from_str_at(RUN, Path::new("plots.toml")).unwrap();
+    // One replication: the CDF's quantiles are the reported percentiles, exactly.
+    let one = infersim::run_scenario(&sc, None, Some(1)).unwrap();
+    let curves = read_cdf_csv(&latency_cdf_csv(&one), "latency_cdf.csv").unwrap();
+    assert_eq!(curves.len(), 3);
+    for (c, runs) in curves.iter().zip(&one.results) {
+        let run = &runs[0];
+        let total: u64 = c.points.iter().map(|p| p.requests).sum();
+        assert_eq!(
+            total as f64,
+            run.get(Metric::Completed).unwrap(),
+            "{}",
+            c.policy
+        );
+        for (q, m) in [
+            (0.5, Metric::LatencyP50),
+            (0.99, Metric::LatencyP99),
+            (0.999, Metric::LatencyP999),
+        ] {
+            let at = c.points.iter().find(|p| p.cdf >= q).unwrap();
+            let reported = run.get(m).unwrap();
+            assert!(
+                (at.latency_s - reported).abs() <= 1e-12 * reported,
+                "{} q = {q}: CDF gives {} s, the report {} s",
+                c.policy,
+                at.latency_s,
+                reported
+            );
+        }
+        let last = c.points.last().unwrap();
+        assert_eq!(last.latency_s, run.get(Metric::LatencyMax).unwrap());
+        assert_eq!(last.cdf, 1.0);
+        assert_eq!(c.points[0].at_least, 1.0);
+        assert!(last.at_least > 0.0 && last.at_least <= 1.0 / total as f64 * 1.000_001);
+        assert!(c.points.windows(2).all(|w| w[0].latency_s < w[1].latency_s
+            && w[0].cdf <= w[1].cdf
+            && w[0].at_least >= w[1].at_least));
+    }
+    // Three replications are pooled: every measured request of every replication is counted.
+    let three = infersim::run_scenario(&sc, None, None).unwrap();
+    let curves = read_cdf_csv(&latency_cdf_csv(&three), "latency_cdf.csv").unwrap();
+    for (c, runs) in curves.iter().zip(&three.results) {
+        let total: u64 = c.points.iter().map(|p| p.requests).sum();
+        let completed: f64 = runs.iter().map(|r| r.get(Metric::Completed).unwrap()).sum();
+        assert_eq!(total as f64, completed, "{}", c.policy);
+    }
+}
+
+#[test]
+fn the_pareto_frontier_keeps_only_undominated_points() {
+    let pts = [
+        (1.0, 5.0),
+        (2.0, 3.0),
+        (3.0, 4.0),
+        (4.0, 1.0),
+        (2.0, 6.0),
+        (f64::NAN, 0.0),
+    ];
+    assert_eq!(
+        plot::pareto_frontier(pts),
+        vec![(1.0, 5.0), (2.0, 3.0), (4.0, 1.0)]
+    );
+    // Equal x: only the cheaper point.
+    assert_eq!(
+        plot::pareto_frontier([(1.0, 2.0), (1.0, 1.0)]),
+        vec![(1.0, 1.0)]
+    );
+}
+
+const CODED: &str = r#"name = "coded-plots"
+[run]
+horizon = "60s"
+replications = 2
+[workload]
+arrivals = { kind = "poisson", rate = "100/s" }
+group = { size = 4, timeout = "100ms" }
+[[stage]]
+service = { kind = "lognormal", median = "40ms", p99 = "150ms" }
+[coded]
+slowdown = { probability = 0.05, factor = 10.0 }
+[[policy]]
+kind = "uncoded"
+[[policy]]
+kind = "replication"
+stragglers = 1
+[[policy]]
+kind = "approxifer"
+stragglers = 1
+"#;
+
+#[test]
+fn coded_runs_draw_cost_against_p99_with_the_frontier() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("coded.toml");
+    std::fs::write(&path, CODED).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_infersim"))
+        .args([
+            "run",
+            path.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plots = out_dir.join("plots");
+    check_svg(
+        &plots.join("cost_vs_slo.svg"),
+        &["p99 latency (ms)", "cost per run ($)", "Pareto frontier"],
+    );
+    check_svg(
+        &plots.join("latency_cdf.svg"),
+        &[
+            "uncoded",
+            "replication",
+            "approxifer",
+            "fraction ≥ x (log scale)",
+        ],
+    );
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("`latency_cdf.csv`") && md.contains("`functions.csv`"),
+        "{md}"
+    );
+    assert!(md.contains("Pareto-optimal"));
+}
+
+/// An accuracy table with the shape of `infersim accuracy` output, made up for the figures.
+fn accuracy_rows() -> Vec<infersim::coded::accuracy::table::Row> {
+    use infersim::coded::accuracy::table::{Adversary, Row, Scheme};
+    let row = |scheme, k: usize, s: usize, e: usize, adversary, sigma: Option<f64>| {
+        let acc = 0.99 - 0.01 * k as f64 - 0.02 * s as f64 - 0.005 * e as f64;
+        Row {
+            model: "digits-mlp".into(),
+            scheme,
+            k,
+            s,
+            e,
+            adversary,
+            sigma,
+            groups: 100,
+            queries: 100 * k,
+            accuracy: acc,
+            ci95_low: acc - 0.01,
+            ci95_high: acc + 0.01,
+            detected_rate: (e > 0).then_some(0.9),
+        }
+    };
+    let mut rows = Vec::new();
+    for k in 2..=6 {
+        rows.push(row(Scheme::Uncoded, k, 1, 0, Adversary::None, None));
+        rows.push(row(Scheme::Parm, k, 1, 0, Adversary::None, None));
+        for s in 1..=3 {
+            rows.push(row(Scheme::Approxifer, k, s, 0, Adversary::None, None));
+        }
+    }
+    for e in 1..=2 {
+        for sigma in [1.0, 10.0] {
+            rows.push(row(
+                Scheme::Approxifer,
+                6,
+                1,
+                e,
+                Adversary::Gaussian,
+                Some(sigma),
+            ));
+        }
+        rows.push(row(Scheme::Approxifer, 6, 1, e, Adversary::SignFlip, None));
+    }
+    rows
+}
+
+#[test]
+fn accuracy_figures_against_k_s_e_and_sigma() {
+    use infersim::report::plot::accuracy::accuracy_figures;
+    let dir = tempfile::tempdir().unwrap();
+    let plots = accuracy_figures(&accuracy_rows(), dir.path()).unwrap();
+    let stems: Vec<&str> = plots.iter().map(|p| p.stem.as_str()).collect();
+    assert_eq!(
+        stems,
+        [
+            "accuracy_vs_k",
+            "accuracy_vs_s",
+            "accuracy_vs_e",
+            "accuracy_vs_sigma"
+        ]
+    );
+    // Each figure says at which values it holds the other settings.
+    assert!(
+        plots[0].caption.contains("S = 1, E = 0"),
+        "{}",
+        plots[0].caption
+    );
+    assert!(
+        plots[1].caption.contains("K = 6, E = 0"),
+        "{}",
+        plots[1].caption
+    );
+    assert!(
+        plots[2].caption.contains("K = 6, S = 1"),
+        "{}",
+        plots[2].caption
+    );
+    let p = dir.path().join("plots");
+    check_svg(
+        &p.join("accuracy_vs_k.svg"),
+        &[
+            "queries per group K",
+            "accuracy (%)",
+            "uncoded",
+            "parm",
+            "approxifer",
+        ],
+    );
+    check_svg(
+        &p.join("accuracy_vs_e.svg"),
+        &[
+            "Byzantine workers E",
+            "gaussian σ = 1",
+            "gaussian σ = 10",
+            "sign-flip",
+        ],
+    );
+    check_svg(
+        &p.join("accuracy_vs_sigma.svg"),
+        &["E = 1", "E = 2", "(log scale)"],
+    );
+    // Integer settings keep their ticks on integers.
+    let e = std::fs::read_to_string(p.join("accuracy_vs_e.svg")).unwrap();
+    assert!(
+        !e.contains(">0.5<") && !e.contains(">1.5<"),
+        "fractional ticks on E"
+    );
+    for stem in stems {
+        check_png(&p.join(format!("{stem}.png")));
+    }
+}
+
+/// Copies a bundled accuracy table into a fresh directory and runs `infersim plot` on it.
+fn plot_accuracy_table(table: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("data")
+            .join(table),
+        dir.path().join("accuracy.csv"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_infersim"))
+        .arg("plot")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (dir, stdout)
+}
+
+#[test]
+fn plot_draws_the_bundled_accuracy_tables() {
+    // The paper's table: three data sets (one panel each), K = 8, 10, 12, S and E.
+    let (dir, stdout) = plot_accuracy_table("approxifer_paper_accuracy.csv");
+    assert!(stdout.contains("4 figures"), "{stdout}");
+    check_svg(
+        &dir.path().join("plots/accuracy_vs_k.svg"),
+        &[
+            "paper-resnet18-mnist",
+            "paper-resnet18-cifar10",
+            "parm",
+            "approxifer",
+        ],
+    );
+    // The measured digits table is K = 12 only, and its Byzantine rows have S = 0, which has no
+    // straggler-only point: only the figure against S can be drawn.
+    let (dir, stdout) = plot_accuracy_table("digits_mlp_accuracy.csv");
+    assert!(stdout.contains("1 figure "), "{stdout}");
+    assert!(dir.path().join("plots/accuracy_vs_s.svg").is_file());
+    assert!(!dir.path().join("plots/accuracy_vs_k.svg").exists());
 }

@@ -9,6 +9,7 @@ use infersim::coded::EvalPoints;
 use infersim::coded::accuracy::sweep::{Experiment, SweepSpec, run_sweep};
 use infersim::coded::accuracy::table::{self, Adversary, Scheme};
 use infersim::coded::accuracy::{self, ModelChoice, Setup};
+use infersim::report::plot::accuracy::accuracy_figures;
 
 use super::common::{UsageError, pool, write_file};
 
@@ -68,6 +69,9 @@ pub struct Args {
     /// Output directory.
     #[arg(long, default_value = "reports/accuracy")]
     out: PathBuf,
+    /// Do not draw the figures (accuracy against K, S, E and σ in OUT/plots/).
+    #[arg(long)]
+    no_plots: bool,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     jobs: Option<usize>,
@@ -270,10 +274,18 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     }
     let path = args.out.join("accuracy.csv");
     write_file(&path, table::to_csv(&rows).as_bytes())?;
+    let plots = if args.no_plots {
+        Vec::new()
+    } else {
+        accuracy_figures(&rows, &args.out)
+            .map_err(|e| UsageError(format!("cannot draw the figures: {e}")))?
+    };
     eprintln!(
-        "wrote {} ({} rows) in {:.1}s",
+        "wrote {} ({} rows) and {} figure{} in {:.1}s",
         path.display(),
         rows.len(),
+        plots.len(),
+        if plots.len() == 1 { "" } else { "s" },
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)

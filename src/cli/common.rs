@@ -62,7 +62,7 @@ pub fn finish_sweep(
     let plots = if no_plots {
         Vec::new()
     } else {
-        plot::plot_all(dir, tidy, None)
+        plot::plot_all(dir, tidy, None, None)
             .map_err(|e| UsageError(format!("cannot draw the figures: {e}")))?
     };
     let mut facts = vec![format!(

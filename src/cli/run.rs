@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use infersim::report::latency::latency_cdf_csv;
 use infersim::report::markdown::{self, Meta};
 use infersim::report::plot;
 use infersim::report::tidy::Tidy;
@@ -93,12 +94,15 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     .with_context(|| format!("cannot write {}", dir.join("timeseries.csv").display()))?;
     write::write_atomic(&dir.join("functions.csv"), &write::functions_csv(&results))
         .with_context(|| format!("cannot write {}", dir.join("functions.csv").display()))?;
+    let cdf = latency_cdf_csv(&results);
+    write::write_atomic(&dir.join("latency_cdf.csv"), &cdf)
+        .with_context(|| format!("cannot write {}", dir.join("latency_cdf.csv").display()))?;
     let tidy = Tidy::from_results(&results);
     let ts = write::timeseries_csv(&results);
     let plots = if no_plots {
         Vec::new()
     } else {
-        plot::plot_all(&dir, &tidy, Some(&ts))
+        plot::plot_all(&dir, &tidy, Some(&ts), Some(&cdf))
             .map_err(|e| UsageError(format!("cannot draw the figures: {e}")))?
     };
     let meta = Meta {
@@ -130,7 +134,14 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             "out": dir.display().to_string(),
             "files": files(
                 &dir,
-                &["summary.csv", "stats.csv", "timeseries.csv", "functions.csv", "report.md"],
+                &[
+                    "summary.csv",
+                    "stats.csv",
+                    "timeseries.csv",
+                    "functions.csv",
+                    "latency_cdf.csv",
+                    "report.md"
+                ],
                 &plots
             ),
             "results": markdown::groups_json(&tidy),
@@ -154,7 +165,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     println!("mean ± 95% CI half-width over replications\n");
     print!("{}", write::table(&results));
     println!(
-        "\nwrote {}/{{summary,stats,timeseries,functions}}.csv, report.md and {} figure{} in {:.2}s",
+        "\nwrote {}/{{summary,stats,timeseries,functions,latency_cdf}}.csv, report.md and {} figure{} in {:.2}s",
         dir.display(),
         plots.len(),
         plural(plots.len()),

@@ -7,6 +7,7 @@ use super::{Counters, Sim};
 use crate::cloud::billing::{Costs, Ledger};
 use crate::cloud::faas::Faas;
 use crate::kernel::SimTime;
+use crate::report::latency::LatencyCounts;
 use crate::report::metric::{Layout, Metric, Slot};
 use crate::report::{FunctionStats, RunResult};
 
@@ -253,10 +254,12 @@ impl Sim<'_> {
                 .unwrap_or(f64::NAN),
         };
         let metrics = layout.assemble(|slot| totals.value(slot));
+        let latency = LatencyCounts::from_histogram(totals.latency);
         RunResult {
             metrics,
             samples: self.rec.into_samples(),
             functions,
+            latency,
         }
     }
 }

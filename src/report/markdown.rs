@@ -156,7 +156,7 @@ pub fn report(meta: &Meta, tidy: &Tidy, plots: &[Plot]) -> String {
     } else {
         let _ = writeln!(
             out,
-            "- `summary.csv`: one row per policy × replication × metric\n- `stats.csv`: mean, standard deviation, 95 % interval and n per policy × metric\n- `timeseries.csv`: the sampled time series"
+            "- `summary.csv`: one row per policy × replication × metric\n- `stats.csv`: mean, standard deviation, 95 % interval and n per policy × metric\n- `timeseries.csv`: the sampled time series, per policy × replication\n- `functions.csv`: per policy × replication × deployed function, its memory, invocations, cold starts and idle memory time\n- `latency_cdf.csv`: per policy, the empirical distribution of the latency of every measured request, pooled over replications (one row per latency histogram bucket: latency, requests, CDF, fraction at least that latency)"
         );
     }
     out

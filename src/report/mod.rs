@@ -2,6 +2,7 @@
 //! written from them.
 
 pub mod check;
+pub mod latency;
 pub mod markdown;
 pub mod metric;
 pub mod plot;
@@ -22,6 +23,8 @@ pub struct RunResult {
     pub samples: Vec<Sample>,
     /// Per-function statistics (one row per deployed function).
     pub functions: Vec<FunctionStats>,
+    /// The latency of every measured request, as histogram buckets.
+    pub latency: latency::LatencyCounts,
 }
 
 /// What happened to one function in one run.

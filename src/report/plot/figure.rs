@@ -70,8 +70,20 @@ pub struct Line {
     pub points: Vec<(f64, f64)>,
     /// Confidence band (x, low, high); empty for none.
     pub band: Vec<(f64, f64, f64)>,
-    /// Draw markers at the points.
-    pub markers: bool,
+    /// Where the series' marker is drawn.
+    pub marks: Marks,
+}
+
+/// Where a line's markers go.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Marks {
+    /// No markers (the legend shows the line alone).
+    #[default]
+    None,
+    /// A marker at every point.
+    All,
+    /// Markers at these points only (e.g. at chosen percentiles of a dense curve).
+    At(Vec<(f64, f64)>),
 }
 
 /// One panel of a line chart.
@@ -81,8 +93,15 @@ pub struct Panel {
     pub x_label: String,
     /// Y-axis title, with its unit.
     pub y_label: String,
+    /// Title above the panel (empty for none).
+    pub title: String,
     /// Logarithmic x-axis.
     pub x_log: bool,
+    /// Logarithmic y-axis (only positive values are drawn).
+    pub y_log: bool,
+    /// At most this many x tick labels (default 8): the number of values of an integer axis
+    /// keeps ticks on integers.
+    pub x_ticks: Option<usize>,
     /// Fixed y range (otherwise from the data, starting at zero when all values are ≥ 0).
     pub y_range: Option<(f64, f64)>,
     /// The lines.
@@ -120,6 +139,11 @@ pub struct ScatterFigure {
     pub points: Vec<ErrPoint>,
     /// Legend: (label, style index).
     pub legend: Vec<(String, usize)>,
+    /// A frontier drawn under the points as a grey dashed line (e.g. the Pareto-optimal
+    /// means), with its legend label; empty for none.
+    pub frontier: Vec<(f64, f64)>,
+    /// The frontier's legend label.
+    pub frontier_label: String,
 }
 
 /// Horizontal stacked bars: one bar per category, one segment per component.
@@ -139,6 +163,7 @@ enum Swatch {
     Line(usize, bool),
     Marker(usize),
     Bar(usize),
+    Frontier,
 }
 
 /// The width a legend needs, in pixels.
@@ -181,6 +206,15 @@ fn draw_legend<DB: DrawingBackend>(
             }
             Swatch::Marker(k) => {
                 draw_marker(area, (x0 + s.px(14.0), y), style::series(*k), s)?;
+            }
+            Swatch::Frontier => {
+                area.draw(&DashedPathElement::new(
+                    vec![(x0, y), (x0 + s.px(28.0), y)],
+                    s.upx(7.0),
+                    s.upx(4.0),
+                    FRONTIER.stroke_width(s.upx(1.5)),
+                ))
+                .map_err(pe)?;
             }
             Swatch::Bar(k) => {
                 let (l, t, r, b) = (
@@ -418,7 +452,14 @@ where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
-    mesh(chart, &panel.x_label, &panel.y_label, s, 6, 8)?;
+    mesh(
+        chart,
+        &panel.x_label,
+        &panel.y_label,
+        s,
+        6,
+        panel.x_ticks.unwrap_or(8),
+    )?;
     // Bands first, under every line.
     for l in &panel.lines {
         if l.band.len() >= 2 {
@@ -458,9 +499,14 @@ where
                     .map_err(pe)?;
             }
         }
-        if l.markers {
+        let marked: &[(f64, f64)] = match &l.marks {
+            Marks::None => &[],
+            Marks::All => &pts,
+            Marks::At(at) => at,
+        };
+        if !marked.is_empty() {
             let (xr, yr) = chart.plotting_area().get_pixel_range();
-            for p in &pts {
+            for p in marked {
                 let (px, py) = chart.backend_coord(p);
                 if xr.contains(&px) && (yr.start..=yr.end).contains(&py) {
                     draw_marker(root, (px, py), st, s)?;
@@ -478,7 +524,10 @@ impl Figure for LineFigure {
         for p in &self.panels {
             for l in &p.lines {
                 if !l.label.is_empty() && !entries.iter().any(|(e, _)| e == &l.label) {
-                    entries.push((l.label.clone(), Swatch::Line(l.style, l.markers)));
+                    entries.push((
+                        l.label.clone(),
+                        Swatch::Line(l.style, l.marks != Marks::None),
+                    ));
                 }
             }
         }
@@ -497,7 +546,11 @@ impl Figure for LineFigure {
             let (mut xlo, mut xhi) = (f64::INFINITY, f64::NEG_INFINITY);
             for l in &panel.lines {
                 for &(x, y) in &l.points {
-                    if x.is_finite() && y.is_finite() && (!panel.x_log || x > 0.0) {
+                    if x.is_finite()
+                        && y.is_finite()
+                        && (!panel.x_log || x > 0.0)
+                        && (!panel.y_log || y > 0.0)
+                    {
                         xlo = xlo.min(x);
                         xhi = xhi.max(x);
                         ylo = ylo.min(y);
@@ -505,30 +558,57 @@ impl Figure for LineFigure {
                     }
                 }
                 for &(_, lo, hi) in &l.band {
-                    if lo.is_finite() && hi.is_finite() {
+                    if lo.is_finite() && hi.is_finite() && (!panel.y_log || lo > 0.0) {
                         ylo = ylo.min(lo);
                         yhi = yhi.max(hi);
                     }
                 }
             }
-            let (y0, y1) = panel.y_range.unwrap_or_else(|| pad_range(ylo, yhi, true));
+            let (y0, y1) = panel.y_range.unwrap_or_else(|| {
+                if panel.y_log {
+                    log_range(ylo, yhi)
+                } else {
+                    pad_range(ylo, yhi, true)
+                }
+            });
+            let (x0, x1) = if panel.x_log {
+                log_range(xlo, xhi)
+            } else {
+                pad_range(xlo, xhi, false)
+            };
             let mut b = ChartBuilder::on(area);
             b.margin_top(s.px(12.0))
                 .margin_right(s.px(14.0))
                 .margin_left(s.px(6.0))
                 .margin_bottom(s.px(4.0))
-                .x_label_area_size(s.px(46.0))
+                .x_label_area_size(s.px(if panel.x_label.is_empty() { 28.0 } else { 46.0 }))
                 .y_label_area_size(s.px(66.0));
-            if panel.x_log {
-                let (x0, x1) = log_range(xlo, xhi);
-                let mut chart = b
-                    .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
-                    .map_err(pe)?;
-                draw_panel_lines(&mut chart, root, panel, s)?;
-            } else {
-                let (x0, x1) = pad_range(xlo, xhi, false);
-                let mut chart = b.build_cartesian_2d(x0..x1, y0..y1).map_err(pe)?;
-                draw_panel_lines(&mut chart, root, panel, s)?;
+            if !panel.title.is_empty() {
+                b.caption(panel.title.as_str(), font(s.axis_title()));
+            }
+            match (panel.x_log, panel.y_log) {
+                (false, false) => {
+                    let mut chart = b.build_cartesian_2d(x0..x1, y0..y1).map_err(pe)?;
+                    draw_panel_lines(&mut chart, root, panel, s)?;
+                }
+                (true, false) => {
+                    let mut chart = b
+                        .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+                        .map_err(pe)?;
+                    draw_panel_lines(&mut chart, root, panel, s)?;
+                }
+                (false, true) => {
+                    let mut chart = b
+                        .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+                        .map_err(pe)?;
+                    draw_panel_lines(&mut chart, root, panel, s)?;
+                }
+                (true, true) => {
+                    let mut chart = b
+                        .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                        .map_err(pe)?;
+                    draw_panel_lines(&mut chart, root, panel, s)?;
+                }
             }
         }
         if !entries.is_empty() {
@@ -564,7 +644,10 @@ fn build<'a, DB: DrawingBackend, X: AsRangedCoord, Y: AsRangedCoord>(
 
 impl Figure for ScatterFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, s: Scale) -> R {
-        let labels: Vec<&str> = self.legend.iter().map(|(l, _)| l.as_str()).collect();
+        let mut labels: Vec<&str> = self.legend.iter().map(|(l, _)| l.as_str()).collect();
+        if self.frontier.len() >= 2 {
+            labels.push(&self.frontier_label);
+        }
         let (w, _) = root.dim_in_pixel();
         let lw = legend_width(root, &labels, s).min(w as i32 * 2 / 5);
         let (area, legend_area) = root.split_horizontally(w as i32 - lw);
@@ -588,34 +671,42 @@ impl Figure for ScatterFigure {
         let (y0, y1) = pad_range(ylo, yhi, true);
         let mut chart = build(&area, s, 76.0, x0..x1, y0..y1)?;
         mesh(&mut chart, &self.x_label, &self.y_label, s, 6, 8)?;
+        if self.frontier.len() >= 2 {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    self.frontier.clone(),
+                    s.upx(7.0),
+                    s.upx(4.0),
+                    FRONTIER.stroke_width(s.upx(1.5)),
+                ))
+                .map_err(pe)?;
+        }
         for p in &self.points {
             if !(p.x.1.is_finite() && p.y.1.is_finite()) {
                 continue;
             }
             let st = style::series(p.style);
+            // Error bars as plain segments with caps (plotters' ErrorBar draws a circle at the
+            // centre, which would hide the series' marker shape).
             let bar = st.color.stroke_width(s.upx(1.3));
+            let cap = s.px(4.0);
+            let mut segments: Vec<[(i32, i32); 2]> = Vec::new();
             if p.y.0.is_finite() && p.y.2.is_finite() {
-                chart
-                    .draw_series(std::iter::once(ErrorBar::new_vertical(
-                        p.x.1,
-                        p.y.0,
-                        p.y.1,
-                        p.y.2,
-                        bar,
-                        s.upx(8.0),
-                    )))
-                    .map_err(pe)?;
+                let lo = chart.backend_coord(&(p.x.1, p.y.0));
+                let hi = chart.backend_coord(&(p.x.1, p.y.2));
+                segments.push([lo, hi]);
+                segments.push([(lo.0 - cap, lo.1), (lo.0 + cap, lo.1)]);
+                segments.push([(hi.0 - cap, hi.1), (hi.0 + cap, hi.1)]);
             }
             if p.x.0.is_finite() && p.x.2.is_finite() {
-                chart
-                    .draw_series(std::iter::once(ErrorBar::new_horizontal(
-                        p.y.1,
-                        p.x.0,
-                        p.x.1,
-                        p.x.2,
-                        bar,
-                        s.upx(8.0),
-                    )))
+                let lo = chart.backend_coord(&(p.x.0, p.y.1));
+                let hi = chart.backend_coord(&(p.x.2, p.y.1));
+                segments.push([lo, hi]);
+                segments.push([(lo.0, lo.1 - cap), (lo.0, lo.1 + cap)]);
+                segments.push([(hi.0, hi.1 - cap), (hi.0, hi.1 + cap)]);
+            }
+            for seg in segments {
+                root.draw(&PathElement::new(seg.to_vec(), bar))
                     .map_err(pe)?;
             }
             let px = chart.backend_coord(&(p.x.1, p.y.1));
@@ -629,14 +720,20 @@ impl Figure for ScatterFigure {
                 .map_err(pe)?;
             }
         }
-        let entries: Vec<(String, Swatch)> = self
+        let mut entries: Vec<(String, Swatch)> = self
             .legend
             .iter()
             .map(|(l, k)| (l.clone(), Swatch::Marker(*k)))
             .collect();
+        if self.frontier.len() >= 2 {
+            entries.push((self.frontier_label.clone(), Swatch::Frontier));
+        }
         draw_legend(&legend_area, &entries, s.px(14.0), s)
     }
 }
+
+/// The colour of a frontier line (dark grey: visible on white, apart from the palette).
+const FRONTIER: RGBColor = RGBColor(90, 90, 90);
 
 impl Figure for BarFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, s: Scale) -> R {

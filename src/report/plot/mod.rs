@@ -1,24 +1,31 @@
 //! Paper-style figures of a run or a sweep, written as SVG and PNG into `DIR/plots/`:
 //!
-//! - `latency_cdf`: the distribution of end-to-end latency per policy (log x-axis), from the
-//!   reported percentiles (mean over replications);
+//! - `latency_cdf` (runs): the distribution of end-to-end latency per policy from every
+//!   measured request (`latency_cdf.csv`): the CDF on a log latency axis and the tail (CCDF) on
+//!   log–log axes;
 //! - `cost_breakdown`: stacked bars of the mean cost by component, per policy (and sweep point);
 //! - `cost_vs_slo`: mean cost against the SLO-violation rate (or the p99 latency when the scenario
 //!   has no SLO), with 95 % confidence intervals in both directions;
 //! - `<metric>_vs_<key>` (sweeps): cost, p99 latency and SLO violations against each swept key,
 //!   with 95 % confidence bands;
-//! - `timeseries` (runs): function instances and VMs over time, replication 0.
+//! - `timeseries` (runs): function instances and VMs over time, replication 0;
+//! - `accuracy_vs_k`, `accuracy_vs_s`, `accuracy_vs_e`, `accuracy_vs_sigma` (`infersim accuracy`
+//!   output): see [`accuracy`].
 //!
 //! Every figure uses the bundled font, the Okabe–Ito palette with a marker, dash or hatch per
 //! series, units on every axis, and a legend beside the plotting area (never over the data).
 
+pub mod accuracy;
 pub mod figure;
 pub mod style;
 
 use std::path::{Path, PathBuf};
 
-pub use figure::{BarFigure, ErrPoint, Figure, Line, LineFigure, Panel, ScatterFigure, save};
+pub use figure::{
+    BarFigure, ErrPoint, Figure, Line, LineFigure, Marks, Panel, ScatterFigure, save,
+};
 
+use super::latency::{CdfCurve, read_cdf_csv};
 use super::metric::{Metric, Series};
 use super::tidy::{Group, Tidy};
 use crate::units;
@@ -50,19 +57,36 @@ const MAX_BARS: usize = 40;
 /// Most lines in a metric-vs-key figure before the other keys are held at their first value.
 const MAX_LINES: usize = 12;
 
-/// Plots an output directory (a run's or a sweep's) into `DIR/plots/`.
+/// Plots an output directory (a run's, a sweep's or an `infersim accuracy` run's) into
+/// `DIR/plots/`.
 pub fn plot_dir(dir: &Path) -> Result<Vec<Plot>, String> {
+    let accuracy = dir.join("accuracy.csv");
+    if accuracy.is_file() && !dir.join("summary.csv").exists() && !dir.join("results.csv").exists()
+    {
+        let text = std::fs::read_to_string(&accuracy)
+            .map_err(|e| format!("{}: {e}", accuracy.display()))?;
+        let rows = crate::coded::accuracy::table::parse_csv(&text)
+            .map_err(|e| format!("{}: {e}", accuracy.display()))?;
+        return accuracy::accuracy_figures(&rows, dir);
+    }
     let tidy = Tidy::load_dir(dir)?;
-    let ts = match std::fs::read(dir.join("timeseries.csv")) {
-        Ok(b) => Some(b),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("{}: {e}", dir.join("timeseries.csv").display())),
+    let optional = |name: &str| match std::fs::read(dir.join(name)) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", dir.join(name).display())),
     };
-    plot_all(dir, &tidy, ts.as_deref())
+    let ts = optional("timeseries.csv")?;
+    let cdf = optional("latency_cdf.csv")?;
+    plot_all(dir, &tidy, ts.as_deref(), cdf.as_deref())
 }
 
 /// Writes every figure that the data supports into `dir/plots/`.
-pub fn plot_all(dir: &Path, tidy: &Tidy, timeseries: Option<&[u8]>) -> Result<Vec<Plot>, String> {
+pub fn plot_all(
+    dir: &Path,
+    tidy: &Tidy,
+    timeseries: Option<&[u8]>,
+    latency_cdf: Option<&[u8]>,
+) -> Result<Vec<Plot>, String> {
     let out = dir.join("plots");
     let groups = tidy.groups();
     let policies = tidy.policies();
@@ -76,15 +100,26 @@ pub fn plot_all(dir: &Path, tidy: &Tidy, timeseries: Option<&[u8]>) -> Result<Ve
         });
     };
 
-    if tidy.points() == 1
-        && let Some(fig) = latency_cdf(&groups, &style_of)
-    {
-        let files = save(&fig, &out, "latency_cdf")?;
-        emit(
-            "latency_cdf",
-            "Latency distribution per policy: each marker is a reported percentile (p50, p90, p99, p99.9, max), mean over replications; log x-axis.".into(),
-            files,
-        );
+    if tidy.points() == 1 {
+        let curves = match latency_cdf {
+            Some(bytes) => read_cdf_csv(bytes, &dir.join("latency_cdf.csv").display().to_string())?,
+            None => Vec::new(),
+        };
+        if let Some(fig) = latency_distribution(&curves, &style_of) {
+            let files = save(&fig, &out, "latency_cdf")?;
+            emit(
+                "latency_cdf",
+                "Latency distribution per policy from every measured request, pooled over replications (latency_cdf.csv): above, the CDF on a log latency axis; below, the tail, the fraction of requests at least x, on log–log axes (down to 1/n at the maximum). Markers at p50, p99 and p99.9.".into(),
+                files,
+            );
+        } else if let Some(fig) = latency_percentiles(&groups, &style_of) {
+            let files = save(&fig, &out, "latency_cdf")?;
+            emit(
+                "latency_cdf",
+                "Latency distribution per policy: each marker is a reported percentile (p50, p90, p99, p99.9, max), mean over replications; log x-axis (this directory has no latency_cdf.csv).".into(),
+                files,
+            );
+        }
     }
     if let Some(fig) = cost_breakdown(tidy, &groups) {
         let files = save(&fig, &out, "cost_breakdown")?;
@@ -151,7 +186,121 @@ pub fn file_safe(key: &str) -> String {
         .collect()
 }
 
-fn latency_cdf(groups: &[Group], style_of: &dyn Fn(&str) -> usize) -> Option<LineFigure> {
+/// The percentiles marked on each latency curve (so that coinciding curves stay told apart).
+const MARKED_QUANTILES: [f64; 3] = [0.5, 0.99, 0.999];
+
+/// Latency distribution per policy from the whole distribution (`latency_cdf.csv`): the CDF on
+/// a log latency axis above, the tail (the fraction of requests at least x) on log–log axes
+/// below, sharing the x-axis title.
+fn latency_distribution(
+    curves: &[CdfCurve],
+    style_of: &dyn Fn(&str) -> usize,
+) -> Option<LineFigure> {
+    let mut cdf_lines = Vec::new();
+    let mut tail_lines = Vec::new();
+    for c in curves {
+        let (Some(first), Some(_)) = (c.points.first(), c.points.last()) else {
+            continue;
+        };
+        let x0 = first.latency_s * 1e3;
+        // The CDF starts at 0 at the minimum.
+        let mut cdf: Vec<(f64, f64)> = vec![(x0, 0.0)];
+        cdf.extend(c.points.iter().map(|p| (p.latency_s * 1e3, p.cdf)));
+        let tail: Vec<(f64, f64)> = c
+            .points
+            .iter()
+            .map(|p| (p.latency_s * 1e3, p.at_least))
+            .collect();
+        let mark = |q: f64| {
+            c.points
+                .iter()
+                .find(|p| p.cdf >= q)
+                .map(|p| (p.latency_s * 1e3, p))
+        };
+        let cdf_marks = MARKED_QUANTILES
+            .iter()
+            .filter_map(|&q| mark(q).map(|(x, p)| (x, p.cdf)))
+            .collect();
+        let tail_marks = MARKED_QUANTILES
+            .iter()
+            .filter_map(|&q| mark(q).map(|(x, p)| (x, p.at_least)))
+            .collect();
+        let style = style_of(&c.policy);
+        cdf_lines.push(Line {
+            label: c.policy.clone(),
+            style,
+            points: thin(&cdf, false),
+            band: Vec::new(),
+            marks: Marks::At(cdf_marks),
+        });
+        tail_lines.push(Line {
+            label: c.policy.clone(),
+            style,
+            points: thin(&tail, true),
+            band: Vec::new(),
+            marks: Marks::At(tail_marks),
+        });
+    }
+    (!cdf_lines.is_empty()).then(|| LineFigure {
+        panels: vec![
+            Panel {
+                x_label: String::new(),
+                y_label: "fraction of requests ≤ x".into(),
+                x_log: true,
+                y_log: false,
+                x_ticks: None,
+                title: String::new(),
+                y_range: Some((0.0, 1.02)),
+                lines: cdf_lines,
+            },
+            Panel {
+                x_label: "end-to-end latency x (ms, log scale)".into(),
+                y_label: "fraction ≥ x (log scale)".into(),
+                x_log: true,
+                y_log: true,
+                x_ticks: None,
+                title: String::new(),
+                y_range: None,
+                lines: tail_lines,
+            },
+        ],
+    })
+}
+
+/// Drops points closer than a figure can show (0.1 % of a decade in x, 0.2 % of the range or of
+/// a decade in y), keeping the first and the last: a dense empirical CDF stays smooth in a
+/// small file.
+fn thin(points: &[(f64, f64)], y_log: bool) -> Vec<(f64, f64)> {
+    let fy = |y: f64| {
+        if y_log {
+            y.max(f64::MIN_POSITIVE).log10()
+        } else {
+            y
+        }
+    };
+    // 0.2 % of the unit range (CDF) or of a decade (tail).
+    let dy = 0.002;
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(points.len().min(4096));
+    for (i, &(x, y)) in points.iter().enumerate() {
+        let keep = match out.last() {
+            None => true,
+            Some(&(lx, ly)) => {
+                i + 1 == points.len()
+                    || (x.max(f64::MIN_POSITIVE).log10() - lx.max(f64::MIN_POSITIVE).log10()).abs()
+                        >= 0.001
+                    || (fy(y) - fy(ly)).abs() >= dy
+            }
+        };
+        if keep {
+            out.push((x, y));
+        }
+    }
+    out
+}
+
+/// The old latency figure, for an output directory written before `latency_cdf.csv` existed:
+/// the reported percentiles, mean over replications.
+fn latency_percentiles(groups: &[Group], style_of: &dyn Fn(&str) -> usize) -> Option<LineFigure> {
     let mut lines = Vec::new();
     for g in groups {
         let mut pts: Vec<(f64, f64)> = g
@@ -169,7 +318,7 @@ fn latency_cdf(groups: &[Group], style_of: &dyn Fn(&str) -> usize) -> Option<Lin
                 style: style_of(&g.policy),
                 points: pts,
                 band: Vec::new(),
-                markers: true,
+                marks: Marks::All,
             });
         }
     }
@@ -178,6 +327,9 @@ fn latency_cdf(groups: &[Group], style_of: &dyn Fn(&str) -> usize) -> Option<Lin
             x_label: "end-to-end latency (ms, log scale)".into(),
             y_label: "fraction of requests".into(),
             x_log: true,
+            y_log: false,
+            x_ticks: None,
+            title: String::new(),
             y_range: Some((0.0, 1.02)),
             lines,
         }],
@@ -237,9 +389,14 @@ fn tradeoff(
     groups: &[Group],
     style_of: &dyn Fn(&str) -> usize,
 ) -> Option<(ScatterFigure, String)> {
-    let has_slo = groups
+    // Coded schemes trade cost against tail latency: their figure is always against p99.
+    let coded = groups
         .iter()
-        .any(|g| g.get(Metric::SloViolationRate).is_some());
+        .any(|g| g.get(Metric::WorkersPerQuery).is_some());
+    let has_slo = !coded
+        && groups
+            .iter()
+            .any(|g| g.get(Metric::SloViolationRate).is_some());
     let (xm, x_label, xs) = if has_slo {
         (
             Metric::SloViolationRate,
@@ -278,13 +435,17 @@ fn tradeoff(
             (p, k)
         })
         .collect();
+    let frontier = pareto_frontier(points.iter().map(|p| (p.x.1, p.y.1)));
     let caption = format!(
-        "Cost against {}: mean over replications with 95 % confidence intervals in both directions{}.",
+        "Cost against {}: mean over replications with 95 % confidence intervals in both directions; the dashed line joins the Pareto-optimal means (no other point has both a lower cost and a lower {}){}.",
         if has_slo {
             "the SLO-violation rate"
+        } else if coded {
+            "the p99 latency of queries"
         } else {
             "the p99 latency (the scenario sets no SLO)"
         },
+        if has_slo { "violation rate" } else { "p99" },
         if annotate {
             "; labels are sweep points"
         } else {
@@ -297,9 +458,28 @@ fn tradeoff(
             y_label: "cost per run ($)".into(),
             points,
             legend,
+            frontier_label: "Pareto frontier".into(),
+            frontier,
         },
         caption,
     ))
+}
+
+/// The points no other point dominates (lower or equal in both coordinates, lower in one), in
+/// increasing x: the cost–latency frontier. Non-finite points are ignored.
+pub fn pareto_frontier(points: impl IntoIterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    let mut pts: Vec<(f64, f64)> = points
+        .into_iter()
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for p in pts {
+        if out.last().is_none_or(|l| p.1 < l.1) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// Numeric values of a swept key's labels, with the axis unit: plain numbers, or quantities with
@@ -414,7 +594,7 @@ fn metric_vs_param(
                 .filter(|p| p.2.is_finite() && p.3.is_finite())
                 .map(|p| (p.0, p.2, p.3))
                 .collect(),
-            markers: true,
+            marks: Marks::All,
         });
     }
     let x_label = if unit.is_empty() {
@@ -428,6 +608,9 @@ fn metric_vs_param(
                 x_label,
                 y_label: y_label.into(),
                 x_log: false,
+                y_log: false,
+                x_ticks: None,
+                title: String::new(),
                 y_range: None,
                 lines,
             }],
@@ -519,6 +702,9 @@ fn timeseries_figure(
         x_label: unit.into(),
         y_label: y.into(),
         x_log: false,
+        y_log: false,
+        x_ticks: None,
+        title: String::new(),
         y_range: None,
         lines: s
             .into_iter()
@@ -532,7 +718,7 @@ fn timeseries_figure(
                 label: p,
                 points: pts,
                 band: Vec::new(),
-                markers: false,
+                marks: Marks::None,
             })
             .collect(),
     };
@@ -545,6 +731,11 @@ fn timeseries_figure(
     }
     if nonzero(&vms) {
         panels.push(mk(vms, "VMs running"));
+    }
+    // One x-axis title, under the bottom panel.
+    let last = panels.len().saturating_sub(1);
+    for p in &mut panels[..last] {
+        p.x_label.clear();
     }
     Ok((!panels.is_empty()).then_some(LineFigure { panels }))
 }
@@ -603,6 +794,8 @@ fn keepalive_tradeoff(
             y_label: "cold starts, 75th percentile over functions (%)".into(),
             points,
             legend,
+            frontier: Vec::new(),
+            frontier_label: String::new(),
         },
         format!(
             "Keep-alive trade-off: per policy, the 75th percentile over functions of the cold-start percentage against the idle (wasted) memory time relative to {}; mean over replications with 95 % intervals.",
