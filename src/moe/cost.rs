@@ -802,6 +802,10 @@ mod tests {
         p.payload_limit = 5_000;
         let err = evaluate(&m, &p, &counts, &dep(Mode::Direct, 1024)).unwrap_err();
         assert!(matches!(err, MoeError::Payload { layer: 0, bytes: 14_000, .. }), "{err}");
+        // 2,000-byte inputs, 500-byte outputs: the gather of 12 tokens (6,000 B) fits a
+        // 20,000 B limit, expert 0's input (24,000 B) does not.
+        let mut m = model();
+        (m.d_in, m.d_out) = (2000, 500);
         p.payload_limit = 20_000;
         let err = evaluate(&m, &p, &vec![vec![12, 0]], &dep(Mode::Direct, 1024)).unwrap_err();
         assert!(err.to_string().contains("expert 0's input"), "{err}");
