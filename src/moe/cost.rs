@@ -65,7 +65,9 @@ use super::error::MoeError;
 use super::model::{BYTES_PER_MB, DenseBlock, Eq6Reading, Expert, MoeModel, Platform};
 
 /// A scatter-gather communication mode a_e.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// a = 1: pipelined indirect transfer through storage, minibatches of β tokens.
@@ -258,9 +260,7 @@ pub fn replica_time(
             let blk = dl
                 + (p.s3_xfer(b * d_in) + b.saturating_mul(per_token_ns)).max(p.s3_xfer(b * d_out));
             match p.eq6 {
-                Eq6Reading::Consistent => {
-                    h + n.saturating_mul(blk) + dl + p.s3_xfer(b * d_out)
-                }
+                Eq6Reading::Consistent => h + n.saturating_mul(blk) + dl + p.s3_xfer(b * d_out),
                 Eq6Reading::Printed => h + dl + p.s3_xfer(n * d_out) + b.saturating_mul(blk),
             }
         }
@@ -389,13 +389,16 @@ pub fn dense_compute(
     tokens: u32,
     key: &str,
 ) -> Result<u64, MoeError> {
-    let u = block.compute.per_token(block.memory_mb, &p.cpu).ok_or_else(|| {
-        super::model::config(
-            key,
-            &format!("no per-token time for {} MB", block.memory_mb),
-            "a compute table with a row for the function's memory size",
-        )
-    })?;
+    let u = block
+        .compute
+        .per_token(block.memory_mb, &p.cpu)
+        .ok_or_else(|| {
+            super::model::config(
+                key,
+                &format!("no per-token time for {} MB", block.memory_mb),
+                "a compute table with a row for the function's memory size",
+            )
+        })?;
     Ok((tokens as u64).saturating_mul(u.as_nanos()))
 }
 
@@ -549,7 +552,13 @@ fn evaluate_layer(
     }
     let mut experts = Vec::with_capacity(counts.len());
     let (mut usd, mut mb_ms, mut max_ready) = (0.0, 0u128, 0u64);
-    for (i, ((x, ch), &d)) in layer.experts.iter().zip(&dep.experts).zip(counts).enumerate() {
+    for (i, ((x, ch), &d)) in layer
+        .experts
+        .iter()
+        .zip(&dep.experts)
+        .zip(counts)
+        .enumerate()
+    {
         if ch.replicas == 0 || ch.replicas > p.max_replicas {
             return Err(MoeError::Deployment(format!(
                 "layer {e}, expert {i}: {} replicas; allowed: 1 to {}",
@@ -656,8 +665,18 @@ mod tests {
 
     fn one(mode: Mode, beta: u32, g: u32) -> ExpertCost {
         let m = model();
-        expert_cost(&platform(), &m, &m.layers[0].experts[0], mode, beta, 10, 1024, g, 2_000_000)
-            .unwrap()
+        expert_cost(
+            &platform(),
+            &m,
+            &m.layers[0].experts[0],
+            mode,
+            beta,
+            10,
+            1024,
+            g,
+            2_000_000,
+        )
+        .unwrap()
     }
 
     const MS: u64 = 1_000_000;
@@ -675,13 +694,19 @@ mod tests {
         // Mode 3: T^h + 10·(1,000 B / 2 MB/s = 0.5 ms + 2 ms) = 1,040 ms; ready after the
         // 10,000-byte input payload (5 ms): 1,045 ms. No storage objects.
         let c = one(Mode::Direct, 1, 1);
-        assert_eq!((c.replica_time_ns, c.ready_ns, c.puts), (1040 * MS, 1045 * MS, 0));
+        assert_eq!(
+            (c.replica_time_ns, c.ready_ns, c.puts),
+            (1040 * MS, 1045 * MS, 0)
+        );
         // Mode 1, β = 4: n = 3 blocks of t^blk = 10 ms + max(4 ms + 8 ms, 4 ms) = 22 ms,
         // then the last upload 10 ms + 4 ms: 1,015 + 66 + 14 = 1,095 ms; 3 + 3 objects.
         let c = one(Mode::PipelinedStorage, 4, 1);
         assert_eq!((c.replica_time_ns, c.puts, c.gets), (1095 * MS, 6, 6));
         // β larger than r: one minibatch of 10 tokens, the same time as mode 2.
-        assert_eq!(one(Mode::PipelinedStorage, 20, 1).replica_time_ns, 1075 * MS);
+        assert_eq!(
+            one(Mode::PipelinedStorage, 20, 1).replica_time_ns,
+            1075 * MS
+        );
     }
 
     #[test]
@@ -717,8 +742,18 @@ mod tests {
         // More replicas than tokens: only as many as tokens are invoked.
         assert_eq!(one(Mode::Storage, 1, 8).replicas_invoked, 8);
         let m = model();
-        let c = expert_cost(&platform(), &m, &m.layers[0].experts[0], Mode::Storage, 1, 2, 1024, 8, 2_000_000)
-            .unwrap();
+        let c = expert_cost(
+            &platform(),
+            &m,
+            &m.layers[0].experts[0],
+            Mode::Storage,
+            1,
+            2,
+            1024,
+            8,
+            2_000_000,
+        )
+        .unwrap();
         assert_eq!(c.replicas_invoked, 2);
     }
 
@@ -727,8 +762,18 @@ mod tests {
         let mut p = platform();
         p.granularity = SimDuration::from_millis(100);
         let m = model();
-        let c = expert_cost(&p, &m, &m.layers[0].experts[0], Mode::Storage, 1, 10, 1024, 1, 2_000_000)
-            .unwrap();
+        let c = expert_cost(
+            &p,
+            &m,
+            &m.layers[0].experts[0],
+            Mode::Storage,
+            1,
+            10,
+            1024,
+            1,
+            2_000_000,
+        )
+        .unwrap();
         // 1,075 ms → 1,100 ms.
         assert_eq!(c.billed_ms, 1100);
     }
@@ -793,7 +838,15 @@ mod tests {
         // 1 MB + 200 MiB + 4 tokens × 2,000 B = 210,723,200 B = 200.96 MiB → 201 MB.
         let err = evaluate(&m, &p, &counts, &dep(Mode::Storage, 128)).unwrap_err();
         assert!(
-            matches!(err, MoeError::Memory { layer: 0, expert: 1, needed_mb: 201, .. }),
+            matches!(
+                err,
+                MoeError::Memory {
+                    layer: 0,
+                    expert: 1,
+                    needed_mb: 201,
+                    ..
+                }
+            ),
             "{err}"
         );
         // 10 tokens × 1,000 B = 10,000 B over a 5,000 B payload limit: the gather (10 + 4
@@ -801,7 +854,17 @@ mod tests {
         let m = model();
         p.payload_limit = 5_000;
         let err = evaluate(&m, &p, &counts, &dep(Mode::Direct, 1024)).unwrap_err();
-        assert!(matches!(err, MoeError::Payload { layer: 0, bytes: 14_000, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                MoeError::Payload {
+                    layer: 0,
+                    bytes: 14_000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         // 2,000-byte inputs, 500-byte outputs: the gather of 12 tokens (6,000 B) fits a
         // 20,000 B limit, expert 0's input (24,000 B) does not.
         let mut m = model();

@@ -91,11 +91,15 @@ pub fn cpu_cluster_cost(
         return Err(super::model::config(
             "moe.cpu_cluster.memory",
             &format!("{} bytes of parameters", model.total_params()),
-            &format!("at most the cluster's {} bytes of DRAM", cluster.memory_bytes),
+            &format!(
+                "at most the cluster's {} bytes of DRAM",
+                cluster.memory_bytes
+            ),
         ));
     }
     let t = model.batch_tokens;
-    let mut wall = dense_ns(&model.head, t, cluster, platform) + dense_ns(&model.tail, t, cluster, platform);
+    let mut wall =
+        dense_ns(&model.head, t, cluster, platform) + dense_ns(&model.tail, t, cluster, platform);
     let mut moe = 0u64;
     for (layer, c) in model.layers.iter().zip(counts) {
         let per_expert = (cluster.cores / layer.experts.len() as u32).max(1);
@@ -104,17 +108,23 @@ pub fn cpu_cluster_cost(
             .iter()
             .zip(c)
             .map(|(x, &d)| {
-                (d.div_ceil(per_expert) as u64)
-                    .saturating_mul(per_token_ns(&x.compute, platform, cluster.core_speedup))
+                (d.div_ceil(per_expert) as u64).saturating_mul(per_token_ns(
+                    &x.compute,
+                    platform,
+                    cluster.core_speedup,
+                ))
             })
             .max()
             .unwrap_or(0);
         moe += slowest;
         wall += slowest + dense_ns(&layer.next, t, cluster, platform);
     }
-    let billed_s = wall
-        .div_ceil(crate::kernel::NANOS_PER_SEC)
-        .max(cluster.min_billed.as_nanos().div_ceil(crate::kernel::NANOS_PER_SEC));
+    let billed_s = wall.div_ceil(crate::kernel::NANOS_PER_SEC).max(
+        cluster
+            .min_billed
+            .as_nanos()
+            .div_ceil(crate::kernel::NANOS_PER_SEC),
+    );
     Ok(CpuClusterCost {
         wall_ns: wall,
         moe_ns: moe,

@@ -147,11 +147,7 @@ impl MoeModel {
     /// Checks the shape and values; errors name the key, what was found and what is allowed.
     pub fn validate(&self) -> Result<(), MoeError> {
         if self.layers.is_empty() {
-            return Err(config(
-                "moe.model.layers",
-                "no MoE layers",
-                "at least one",
-            ));
+            return Err(config("moe.model.layers", "no MoE layers", "at least one"));
         }
         for (e, layer) in self.layers.iter().enumerate() {
             if layer.experts.is_empty() {
@@ -164,7 +160,11 @@ impl MoeModel {
             if self.top_k as usize > layer.experts.len() {
                 return Err(config(
                     "moe.model.top_k",
-                    &format!("{} with {} experts in layer {e}", self.top_k, layer.experts.len()),
+                    &format!(
+                        "{} with {} experts in layer {e}",
+                        self.top_k,
+                        layer.experts.len()
+                    ),
                     "at least 1 and at most the number of experts of every layer",
                 ));
             }

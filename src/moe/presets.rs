@@ -269,7 +269,13 @@ pub fn bert2bert_moe() -> MoeModel {
     let two_params = 2 * (4 * h * h + 8 * h) + h * n;
     let two_macs = 2 * (4 * h * h + 2 * 512 * h) + h * n;
     for layer in &mut m.layers[11..23] {
-        layer.next = block("self + cross attention + gate", two_params, FP32, two_macs, 1.0);
+        layer.next = block(
+            "self + cross attention + gate",
+            two_params,
+            FP32,
+            two_macs,
+            1.0,
+        );
     }
     m
 }
@@ -346,7 +352,9 @@ pub fn zipf_counts(tokens: u32, top_k: u32, experts: usize, s: f64) -> Vec<u32> 
         return Vec::new();
     }
     let total = tokens as u64 * top_k as u64;
-    let w: Vec<f64> = (0..experts).map(|i| 1.0 / ((i + 1) as f64).powf(s)).collect();
+    let w: Vec<f64> = (0..experts)
+        .map(|i| 1.0 / ((i + 1) as f64).powf(s))
+        .collect();
     let sum: f64 = w.iter().sum();
     let exact: Vec<f64> = w.iter().map(|x| x / sum * total as f64).collect();
     let mut c: Vec<u64> = exact.iter().map(|x| x.floor() as u64).collect();
@@ -389,7 +397,10 @@ mod tests {
         let m = mixtral_8x7b();
         // 3·4096·14336 = 176,160,768 weights × 4.5 bits = 99,090,432 bytes.
         assert_eq!(m.layers[0].experts[0].params, 99_090_432);
-        assert_eq!((m.layers.len(), m.layers[0].experts.len(), m.top_k), (32, 8, 2));
+        assert_eq!(
+            (m.layers.len(), m.layers[0].experts.len(), m.top_k),
+            (32, 8, 2)
+        );
         for name in MODEL_PRESETS {
             let m = model_preset(name).unwrap();
             m.validate().unwrap();
@@ -443,7 +454,9 @@ mod calibration {
                 };
             }
         }
-        let a = lambdaml(&m0, &p, &counts, LAMBDAML_MODE).unwrap().latency_ns();
+        let a = lambdaml(&m0, &p, &counts, LAMBDAML_MODE)
+            .unwrap()
+            .latency_ns();
         // A = 24.416 s.
         assert_eq!(a / 1_000_000, 24_415);
         assert!((ev.tokens_per_s - 22.9).abs() < 0.05, "{}", ev.tokens_per_s);

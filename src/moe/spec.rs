@@ -190,7 +190,10 @@ impl MoeSpec {
         Ok(MoeSetup {
             model,
             platform: p,
-            latency_limit_ns: self.latency_limit.map(|d| d.0.as_nanos()).unwrap_or(u64::MAX),
+            latency_limit_ns: self
+                .latency_limit
+                .map(|d| d.0.as_nanos())
+                .unwrap_or(u64::MAX),
         })
     }
 }
@@ -240,11 +243,10 @@ eq6 = "printed"
     fn errors_name_the_key_and_what_is_allowed() {
         let e = build("[moe]\nmodel = \"gpt5\"\n").unwrap_err();
         assert!(e.contains("moe.model") && e.contains("gpt2-moe"), "{e}");
-        let e = build("[moe]\nmodel = \"gpt2-moe\"\n[moe.platform]\nmax_replicas = 0\n")
-            .unwrap_err();
+        let e =
+            build("[moe]\nmodel = \"gpt2-moe\"\n[moe.platform]\nmax_replicas = 0\n").unwrap_err();
         assert!(e.contains("max_replicas") && e.contains("from 1 to"), "{e}");
-        let e = build("[moe]\nmodel = \"gpt2-moe\"\n[moe.platform]\ns3_delay = 30\n")
-            .unwrap_err();
+        let e = build("[moe]\nmodel = \"gpt2-moe\"\n[moe.platform]\ns3_delay = 30\n").unwrap_err();
         assert!(e.contains("needs a unit"), "{e}");
         let e = build("[moe]\nmodel = \"gpt2-moe\"\nbogus = 1\n").unwrap_err();
         assert!(e.contains("unknown field"), "{e}");
@@ -252,6 +254,9 @@ eq6 = "printed"
             .unwrap_err();
         assert!(e.contains("paper-14"), "{e}");
         let e = build("[moe]\nmodel = \"gpt2-moe\"\nbatch_tokens = 0\n").unwrap_err();
-        assert!(e.contains("batch_tokens") && e.contains("at least 1"), "{e}");
+        assert!(
+            e.contains("batch_tokens") && e.contains("at least 1"),
+            "{e}"
+        );
     }
 }

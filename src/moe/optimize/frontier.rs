@@ -174,7 +174,11 @@ fn mode_beta_frontier(
     let mut events: Vec<(u64, usize)> = fronts
         .iter()
         .enumerate()
-        .flat_map(|(i, f)| f.iter().filter(|o| o.ready > start).map(move |o| (o.ready, i)))
+        .flat_map(|(i, f)| {
+            f.iter()
+                .filter(|o| o.ready > start)
+                .map(move |o| (o.ready, i))
+        })
         .collect();
     events.sort_unstable();
     let mut last_usd = f64::INFINITY;
@@ -182,7 +186,12 @@ fn mode_beta_frontier(
         let usd: f64 = idx.iter().zip(&fronts).map(|(&k, f)| f[k].usd).sum();
         if usd < *last_usd {
             *last_usd = usd;
-            let ready = idx.iter().zip(&fronts).map(|(&k, f)| f[k].ready).max().unwrap_or(0);
+            let ready = idx
+                .iter()
+                .zip(&fronts)
+                .map(|(&k, f)| f[k].ready)
+                .max()
+                .unwrap_or(0);
             out.push(LayerPoint {
                 lat: layer_latency(mode, terms, ready),
                 usd,
@@ -238,9 +247,7 @@ pub(crate) fn beta_candidates(prep: &Prepared, e: usize) -> Vec<u32> {
     let prune = p.eq6 == Eq6Reading::Consistent && dl > 0;
     // Replica r at block count n is no better than one minibatch.
     let bad = |r: u32, n: u64| -> bool {
-        prune
-            && (n - 1).saturating_mul(dl)
-                >= p.s3_xfer(r as u64 * prep.model.d_out) + n + 1
+        prune && (n - 1).saturating_mul(dl) >= p.s3_xfer(r as u64 * prep.model.d_out) + n + 1
     };
     let mut cands: Vec<u32> = Vec::new();
     for &r in &sizes {

@@ -56,7 +56,11 @@ pub fn ods(
             }
         }
     }
-    let mut cost = [vec![f64::INFINITY; n], vec![f64::INFINITY; n], vec![f64::INFINITY; n]];
+    let mut cost = [
+        vec![f64::INFINITY; n],
+        vec![f64::INFINITY; n],
+        vec![f64::INFINITY; n],
+    ];
     let mut lats = [vec![0u64; n], vec![0u64; n], vec![0u64; n]];
     let mut totals = [f64::INFINITY; 3];
     for (a, d) in designs.iter().enumerate() {
