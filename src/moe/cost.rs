@@ -870,7 +870,7 @@ mod tests {
         let mut m = model();
         (m.d_in, m.d_out) = (2000, 500);
         p.payload_limit = 20_000;
-        let err = evaluate(&m, &p, &vec![vec![12, 0]], &dep(Mode::Direct, 1024)).unwrap_err();
+        let err = evaluate(&m, &p, &[vec![12, 0]], &dep(Mode::Direct, 1024)).unwrap_err();
         assert!(err.to_string().contains("expert 0's input"), "{err}");
     }
 }

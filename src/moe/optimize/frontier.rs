@@ -247,7 +247,7 @@ pub(crate) fn beta_candidates(prep: &Prepared, e: usize) -> Vec<u32> {
     let prune = p.eq6 == Eq6Reading::Consistent && dl > 0;
     // Replica r at block count n is no better than one minibatch.
     let bad = |r: u32, n: u64| -> bool {
-        prune && (n - 1).saturating_mul(dl) >= p.s3_xfer(r as u64 * prep.model.d_out) + n + 1
+        prune && (n - 1).saturating_mul(dl) > p.s3_xfer(r as u64 * prep.model.d_out) + n
     };
     let mut cands: Vec<u32> = Vec::new();
     for &r in &sizes {
