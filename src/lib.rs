@@ -31,6 +31,7 @@ pub mod cloud;
 pub mod coded;
 pub mod engine;
 pub mod kernel;
+pub mod moe;
 pub mod plan;
 pub mod policy;
 pub mod report;

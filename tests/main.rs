@@ -10,6 +10,7 @@ mod coded_serving;
 mod coldstart;
 mod determinism;
 mod early_exit;
+mod moe_routing;
 mod plans;
 mod plots;
 mod queueing;
