@@ -11,8 +11,8 @@ use infersim::moe::routing::synth::{SynthParams, generate};
 use infersim::moe::routing::{format as routing_format, summary::RoutingSummary};
 use infersim::report::write::write_atomic;
 use infersim::workload::fit::fit_all;
-use infersim::workload::trace::inspect::{self, RoutingInput};
 use infersim::workload::trace::TraceSpec;
+use infersim::workload::trace::inspect::{self, RoutingInput};
 
 use super::common::UsageError;
 
@@ -271,9 +271,10 @@ fn inspect_routing(
         for (k, v) in summary.rows() {
             let _ = writeln!(csv, "{k},{v}");
         }
-        let full = toml::to_string(
-            &summary.params(infersim::moe::routing::fit::TransitionForm::Matrix, opts.seed),
-        )
+        let full = toml::to_string(&summary.params(
+            infersim::moe::routing::fit::TransitionForm::Matrix,
+            opts.seed,
+        ))
         .context("cannot write the generator parameters")?;
         let files = [
             ("routing_summary.csv", csv),

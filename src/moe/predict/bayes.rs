@@ -16,6 +16,8 @@
 //!
 //! Each token is predicted its k experts with the largest posteriors (eq. 2 extended to top-k;
 //! ties go to the lower expert id) and the predictions are summed over the batch into d_{e,i}.
+//! [`Aggregate::Expected`] (not the paper's) sums k × the posterior instead: the expected
+//! counts, which do not pile every token that shares f₁′ onto the same k experts.
 //! **Unseen f₁′** (no key of the layer has it): the token backs off to the layer's marginal
 //! P*(N_{e,i}) = Σ_f n(f, e, i) / Σ_{f,i} n(f, e, i), i.e. its k most popular experts; a layer
 //! with no key at all predicts the uniform share k/E per token.
@@ -35,10 +37,21 @@ pub enum MapKind {
     Lina,
 }
 
+/// How per-token posteriors become the batch's d_{e,i}.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Aggregate {
+    /// The paper's: 1 for each of the k experts with the largest posteriors.
+    #[default]
+    TopK,
+    /// k × the posterior (expected counts).
+    Expected,
+}
+
 /// A MAP predictor with its posteriors precomputed from Ω (rebuild it after editing Ω).
 #[derive(Clone, Debug)]
 pub struct MapPredictor {
     kind: MapKind,
+    aggregate: Aggregate,
     shape: Shape,
     features: FeatureSet,
     /// Per layer: f₁ → posterior over experts.
@@ -121,7 +134,8 @@ impl MapPredictor {
                     MapKind::Bayes => {
                         let p_f3 = m3[&f3] / total;
                         // P*(f1,f2,f3)/P*(f1,f2) = m(f)/m(f1,f2); P*(f1,f2)/P*(f1) likewise.
-                        let w = (mf / m12[&(f1, f2)]) * p_f3 * (m12[&(f1, f2)] / m1[&f1]) * prior_f2;
+                        let w =
+                            (mf / m12[&(f1, f2)]) * p_f3 * (m12[&(f1, f2)] / m1[&f1]) * prior_f2;
                         for (a, c) in acc.iter_mut().zip(row) {
                             *a += (c / mf) * w;
                         }
@@ -133,11 +147,15 @@ impl MapPredictor {
                     }
                 }
             }
-            posterior[l] = post.into_iter().map(|(f1, v)| (f1, normalised(v))).collect();
+            posterior[l] = post
+                .into_iter()
+                .map(|(f1, v)| (f1, normalised(v)))
+                .collect();
             marginal[l] = normalised(marg);
         }
         MapPredictor {
             kind,
+            aggregate: Aggregate::TopK,
             shape,
             features: table.feature_set(),
             posterior,
@@ -148,6 +166,12 @@ impl MapPredictor {
     /// Which posterior it uses.
     pub fn kind(&self) -> MapKind {
         self.kind
+    }
+
+    /// The same predictor aggregating with `aggregate`.
+    pub fn with_aggregate(mut self, aggregate: Aggregate) -> Self {
+        self.aggregate = aggregate;
+        self
     }
 
     /// The posterior over the experts of `layer` for a token with f₁ = `f1` (the marginal if
@@ -162,9 +186,11 @@ impl MapPredictor {
 
 impl Predictor for MapPredictor {
     fn name(&self) -> &str {
-        match self.kind {
-            MapKind::Bayes => "bayes",
-            MapKind::Lina => "lina",
+        match (self.kind, self.aggregate) {
+            (MapKind::Bayes, Aggregate::TopK) => "bayes",
+            (MapKind::Lina, Aggregate::TopK) => "lina",
+            (MapKind::Bayes, Aggregate::Expected) => "bayes-expected",
+            (MapKind::Lina, Aggregate::Expected) => "lina-expected",
         }
     }
 
@@ -178,6 +204,9 @@ impl Predictor for MapPredictor {
                 if p.is_empty() {
                     let share = shape.top_k as f64 / shape.experts as f64;
                     row.iter_mut().for_each(|x| *x += share);
+                } else if self.aggregate == Aggregate::Expected {
+                    let k = shape.top_k as f64;
+                    row.iter_mut().zip(p).for_each(|(x, q)| *x += k * q);
                 } else {
                     for e in top_k(p, shape.top_k) {
                         row[e] += 1.0;

@@ -6,6 +6,7 @@
 //! [`RoutingTrace::counts`](crate::moe::routing::RoutingTrace::counts)). The predictors:
 //! - [`MapPredictor::bayes`]: the paper's MAP predictor (eq. 1–2) over the profiled table Ω;
 //! - [`MapPredictor::lina`]: Lina's, f₁ (token id or its stand-in) only;
+//! - either with [`Aggregate::Expected`]: expected counts instead of the paper's top-k votes;
 //! - [`Oracle`]: the batch's real counts;
 //! - [`Uniform`]: tokens × k / experts for every expert.
 //!
@@ -15,7 +16,7 @@
 pub mod bayes;
 pub mod table;
 
-pub use bayes::{MapKind, MapPredictor};
+pub use bayes::{Aggregate, MapKind, MapPredictor};
 pub use table::{FeatureSet, Features, Key, ProfileTable};
 
 use crate::moe::routing::Batch;

@@ -61,9 +61,8 @@ impl FeatureSet {
     /// Checks that every token of `trace` has what the features need.
     pub fn check(&self, trace: &RoutingTrace) -> Result<(), RoutingError> {
         let bucket = match self {
-            FeatureSet::TokenId { position_bucket } | FeatureSet::PreviousLayer { position_bucket } => {
-                *position_bucket
-            }
+            FeatureSet::TokenId { position_bucket }
+            | FeatureSet::PreviousLayer { position_bucket } => *position_bucket,
         };
         if bucket == 0 {
             return Err(RoutingError(

@@ -131,7 +131,7 @@ pub fn fit(trace: &RoutingTrace) -> Result<RoutingFit, RoutingError> {
     }
     let counts = trace.counts();
     let mut layers = Vec::with_capacity(shape.layers);
-    for l in 0..shape.layers {
+    for (l, row) in counts.iter().enumerate() {
         let mut first = vec![0u64; e];
         let mut lists: std::collections::HashMap<&[u16], u64> = Default::default();
         let (mut pairs, mut repeats) = (0u64, 0u64);
@@ -145,8 +145,7 @@ pub fn fit(trace: &RoutingTrace) -> Result<RoutingFit, RoutingError> {
             }
         }
         let nt = tokens.len() as f64;
-        let chance =
-            lists.values().map(|&c| (c * (c - 1)) as f64).sum::<f64>() / (nt * (nt - 1.0));
+        let chance = lists.values().map(|&c| (c * (c - 1)) as f64).sum::<f64>() / (nt * (nt - 1.0));
         let repeat_rate = if pairs > 0 {
             repeats as f64 / pairs as f64
         } else {
@@ -163,7 +162,6 @@ pub fn fit(trace: &RoutingTrace) -> Result<RoutingFit, RoutingError> {
         ranking.sort_by(|a, b| first[*b as usize].cmp(&first[*a as usize]).then(a.cmp(b)));
         let sorted: Vec<u64> = ranking.iter().map(|&x| first[x as usize]).collect();
         let total = (tokens.len() * k) as f64;
-        let row = &counts[l];
         layers.push(LayerFit {
             skew: zipf_mle(&sorted),
             repeat_rate,
@@ -208,23 +206,26 @@ pub fn fit(trace: &RoutingTrace) -> Result<RoutingFit, RoutingError> {
         let succ: u64 = (0..e).map(|a| n[a][successor[a] as usize]).sum();
         let same: u64 = (0..e).map(|a| n[a][a]).sum();
         // Σ_b of the weighted mean of T_ab over rows whose successor is not b = 1 − c.
-        let mut off = 0.0;
-        for b in 0..e {
+        let row_mean = |b: usize, other: bool| {
             let (mut w, mut s) = (0.0, 0.0);
-            for a in 0..e {
-                if successor[a] as usize != b {
-                    w += row_n[a] as f64;
-                    s += row_n[a] as f64 * matrix[a][b];
+            for (a, row) in matrix.iter().enumerate() {
+                if !other || successor[a] as usize != b {
+                    let weight = if other { row_n[a] as f64 } else { 1.0 };
+                    w += weight;
+                    s += weight * row[b];
                 }
             }
-            off += if w > 0.0 {
-                s / w
-            } else {
-                // Every row's successor is b: its off-successor weight is unknown; take the
-                // rows' mean (this understates cross_layer).
-                (0..e).map(|a| matrix[a][b]).sum::<f64>() / e as f64
-            };
-        }
+            (w > 0.0).then(|| s / w)
+        };
+        // When every row's successor is b, b's off-successor weight is unknown: take the rows'
+        // plain mean (this understates cross_layer).
+        let off: f64 = (0..e)
+            .map(|b| {
+                row_mean(b, true)
+                    .or_else(|| row_mean(b, false))
+                    .unwrap_or(0.0)
+            })
+            .sum();
         transitions.push(TransitionFit {
             from: l,
             matrix,

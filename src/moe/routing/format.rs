@@ -249,7 +249,10 @@ mod tests {
                 .to_string()
         };
         let e = case("{\"sequence\": 0, \"position\": 0, \"experts\": [[0, 9]]}");
-        assert!(e.starts_with("x.jsonl: line 2: field \"experts[0]\""), "{e}");
+        assert!(
+            e.starts_with("x.jsonl: line 2: field \"experts[0]\""),
+            "{e}"
+        );
         assert!(e.contains("from 0 to 3"), "{e}");
         let e = case("{\"sequence\": \"a\", \"position\": 0, \"experts\": [[0, 1]]}");
         assert!(e.contains("field \"sequence\" is the string \"a\""), "{e}");

@@ -56,7 +56,10 @@ pub(crate) fn experts(v: &Value, name: &str, k: usize, experts: usize) -> Result
         experts - 1
     );
     let Some(items) = v.as_array() else {
-        return Err(format!("field \"{name}\" is {}; allowed: {allowed}", kind(v)));
+        return Err(format!(
+            "field \"{name}\" is {}; allowed: {allowed}",
+            kind(v)
+        ));
     };
     if items.len() != k {
         return Err(format!(
@@ -95,7 +98,10 @@ pub(crate) fn experts(v: &Value, name: &str, k: usize, experts: usize) -> Result
 pub(crate) fn gates(v: &Value, name: &str, k: usize) -> Result<Vec<f32>, String> {
     let allowed = format!("a list of {k} numbers from 0 to 1");
     let Some(items) = v.as_array() else {
-        return Err(format!("field \"{name}\" is {}; allowed: {allowed}", kind(v)));
+        return Err(format!(
+            "field \"{name}\" is {}; allowed: {allowed}",
+            kind(v)
+        ));
     };
     if items.len() != k {
         return Err(format!(

@@ -129,17 +129,16 @@ pub fn parse(
         report.records += 1;
         let err = |m: String| TraceError::new(path, Some(n), m);
         let m = json::object(line).map_err(err)?;
-        let dataset = match json::field(&m, "dataset", "a string such as \"humaneval\"")
-            .map_err(err)?
-        {
-            serde_json::Value::String(s) => s.clone(),
-            other => {
-                return Err(err(format!(
-                    "field \"dataset\" is {}; allowed: a string such as \"humaneval\"",
-                    json::kind(other)
-                )));
-            }
-        };
+        let dataset =
+            match json::field(&m, "dataset", "a string such as \"humaneval\"").map_err(err)? {
+                serde_json::Value::String(s) => s.clone(),
+                other => {
+                    return Err(err(format!(
+                        "field \"dataset\" is {}; allowed: a string such as \"humaneval\"",
+                        json::kind(other)
+                    )));
+                }
+            };
         let id_allowed = "a whole number from 0 to 4294967295";
         let problem = json::field(&m, "problem_id", id_allowed)
             .and_then(|v| json::uint(v, "problem_id", u32::MAX as u64, id_allowed))

@@ -132,7 +132,12 @@ impl RoutingTrace {
     pub fn new(shape: Shape, tokens: Vec<Token>) -> Result<Self, RoutingError> {
         let per = shape.layers * shape.top_k;
         for (i, t) in tokens.iter().enumerate() {
-            let at = || format!("token {i} (sequence {}, position {})", t.sequence, t.position);
+            let at = || {
+                format!(
+                    "token {i} (sequence {}, position {})",
+                    t.sequence, t.position
+                )
+            };
             if t.top_k != shape.top_k || t.experts.len() != per {
                 return Err(RoutingError(format!(
                     "{}: has {} expert ids with top-k {}; allowed: {} ({} layers × top-k {})",
@@ -246,8 +251,11 @@ impl RoutingTrace {
 
     /// Splits into (tokens of the sequences for which `profile` is true, the others).
     pub fn split_by_sequence(&self, profile: impl Fn(u32) -> bool) -> (RoutingTrace, RoutingTrace) {
-        let (a, b): (Vec<Token>, Vec<Token>) =
-            self.tokens.iter().cloned().partition(|t| profile(t.sequence));
+        let (a, b): (Vec<Token>, Vec<Token>) = self
+            .tokens
+            .iter()
+            .cloned()
+            .partition(|t| profile(t.sequence));
         (self.with(a), self.with(b))
     }
 
@@ -410,8 +418,11 @@ mod tests {
         assert!(e.0.contains("expert 4; allowed: 0 to 3"), "{e}");
         let e = RoutingTrace::new(shape, vec![tok(0, 0, &[1, 1, 1, 2])]).unwrap_err();
         assert!(e.0.contains("repeat an expert"), "{e}");
-        let e = RoutingTrace::new(shape, vec![tok(0, 1, &[0, 1, 0, 1]), tok(0, 1, &[0, 1, 0, 1])])
-            .unwrap_err();
+        let e = RoutingTrace::new(
+            shape,
+            vec![tok(0, 1, &[0, 1, 0, 1]), tok(0, 1, &[0, 1, 0, 1])],
+        )
+        .unwrap_err();
         assert!(e.0.contains("increasing"), "{e}");
         assert!(Shape::new(1, 4, 5).is_err());
     }

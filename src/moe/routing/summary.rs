@@ -3,11 +3,11 @@
 
 use std::fmt::Write as _;
 
+use super::RoutingError;
 use super::RoutingTrace;
 use super::fit::{RoutingFit, TransitionForm, fit};
 use super::mixtral::ReadReport;
 use super::synth::SynthParams;
-use super::RoutingError;
 
 /// What `trace inspect` reports on a routing trace.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +66,10 @@ impl RoutingSummary {
         ];
         if let Some(rep) = &self.report {
             r.push(("records".into(), rep.records as f64));
-            r.push(("incomplete_tokens_dropped".into(), rep.incomplete.len() as f64));
+            r.push((
+                "incomplete_tokens_dropped".into(),
+                rep.incomplete.len() as f64,
+            ));
             r.push(("missing_records".into(), rep.missing_records() as f64));
             r.push(("duplicate_records".into(), rep.duplicates.len() as f64));
         }
@@ -74,12 +77,18 @@ impl RoutingSummary {
             ("skew_min".into(), smin),
             ("skew_mean".into(), mean(f.layers.iter().map(|l| l.skew))),
             ("skew_max".into(), smax),
-            ("top_share_max".into(), range(f.layers.iter().map(|l| l.top_share)).1),
+            (
+                "top_share_max".into(),
+                range(f.layers.iter().map(|l| l.top_share)).1,
+            ),
             (
                 "bottom_share_min".into(),
                 range(f.layers.iter().map(|l| l.bottom_share)).0,
             ),
-            ("repeat_rate_mean".into(), mean(f.layers.iter().map(|l| l.repeat_rate))),
+            (
+                "repeat_rate_mean".into(),
+                mean(f.layers.iter().map(|l| l.repeat_rate)),
+            ),
             ("reuse_min".into(), rmin),
             ("reuse_mean".into(), mean(f.layers.iter().map(|l| l.reuse))),
             ("reuse_max".into(), rmax),

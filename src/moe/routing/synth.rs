@@ -222,9 +222,9 @@ impl SynthParams {
             for (i, order) in r.iter().enumerate() {
                 let mut seen = vec![false; e];
                 let ok = order.len() == e
-                    && order
-                        .iter()
-                        .all(|&x| (x as usize) < e && !std::mem::replace(&mut seen[x as usize], true));
+                    && order.iter().all(|&x| {
+                        (x as usize) < e && !std::mem::replace(&mut seen[x as usize], true)
+                    });
                 if !ok {
                     return Err(RoutingError(format!(
                         "ranking[{i}] is not an order of the experts; allowed: each of 0 to {} \
@@ -476,14 +476,7 @@ impl Synth {
                     }
                 }
                 prev = Some(ex.clone());
-                tokens.push(Token::new(
-                    s as u32,
-                    t as u32,
-                    token_id,
-                    k,
-                    ex,
-                    Vec::new(),
-                ));
+                tokens.push(Token::new(s as u32, t as u32, token_id, k, ex, Vec::new()));
             }
         }
         RoutingTrace {
@@ -528,7 +521,10 @@ mod tests {
         let mut p = base();
         p.reuse = PerLayer::Each(vec![0.1, 0.2, 1.5, 0.0]);
         let e = generate(&p).unwrap_err().0;
-        assert!(e.contains("reuse: entry 2 is 1.5; allowed: a number from 0 to 1"), "{e}");
+        assert!(
+            e.contains("reuse: entry 2 is 1.5; allowed: a number from 0 to 1"),
+            "{e}"
+        );
         let mut p = base();
         p.token_affinity = 0.5;
         assert!(generate(&p).unwrap_err().0.contains("vocabulary"));

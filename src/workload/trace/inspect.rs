@@ -214,9 +214,7 @@ impl RoutingOptions {
                     "drop" => Incomplete::Drop,
                     "reject" => Incomplete::Reject,
                     _ => {
-                        return Err(format!(
-                            "incomplete is \"{value}\"; allowed: drop, reject"
-                        ));
+                        return Err(format!("incomplete is \"{value}\"; allowed: drop, reject"));
                     }
                 }
             }
@@ -240,9 +238,7 @@ pub fn read_routing(
     opts: &RoutingOptions,
 ) -> Result<(RoutingTrace, Option<ReadReport>), TraceError> {
     match input {
-        RoutingInput::Mixtral => {
-            mixtral::read(path, &opts.mixtral).map(|(t, r)| (t, Some(r)))
-        }
+        RoutingInput::Mixtral => mixtral::read(path, &opts.mixtral).map(|(t, r)| (t, Some(r))),
         RoutingInput::Routing => routing_format::read(path).map(|t| (t, None)),
     }
 }
