@@ -96,7 +96,17 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             if let Some(input) = inspect::routing_input(&format) {
                 return inspect_routing(&file, &format, input, &set, out.as_deref());
             }
-            let spec = trace_spec(&file, &format, &set)?;
+            let spec = trace_spec(&file, &format, &set).map_err(|e| {
+                let m = e.to_string();
+                if m.contains("unknown variant") {
+                    UsageError(format!(
+                        "{m}; or a routing format: mixtral-routing, routing"
+                    ))
+                    .into()
+                } else {
+                    e
+                }
+            })?;
             let model = spec
                 .build(Path::new("."))
                 .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;

@@ -137,8 +137,8 @@ pub struct SynthParams {
 }
 
 impl SynthParams {
-    /// Parameters with the given dimensions and sizes, and every mechanism off (uniform skew 0
-    /// is *not* the default: skew 1).
+    /// Parameters with the given dimensions and sizes and the defaults: skew 1, no reuse, no
+    /// cross-layer transitions, no token ids, no affinities.
     pub fn new(shape: Shape, sequences: usize, tokens_per_sequence: usize, seed: u64) -> Self {
         SynthParams {
             seed,
