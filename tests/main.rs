@@ -11,6 +11,7 @@ mod coldstart;
 mod determinism;
 mod early_exit;
 mod moe_cost;
+mod moe_routing;
 mod plans;
 mod plots;
 mod queueing;

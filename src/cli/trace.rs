@@ -1,4 +1,4 @@
-//! `infersim trace inspect` and `infersim trace fit`.
+//! `infersim trace inspect`, `infersim trace fit` and `infersim trace synth-routing`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -7,9 +7,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 
+use infersim::moe::routing::synth::{SynthParams, generate};
+use infersim::moe::routing::{format as routing_format, summary::RoutingSummary};
 use infersim::report::write::write_atomic;
 use infersim::workload::fit::fit_all;
-use infersim::workload::trace::{TraceSpec, inspect};
+use infersim::workload::trace::TraceSpec;
+use infersim::workload::trace::inspect::{self, RoutingInput};
 
 use super::common::UsageError;
 
@@ -23,24 +26,48 @@ pub struct Args {
 /// Trace tools.
 #[derive(Subcommand)]
 pub enum TraceCommand {
-    /// Summarise a trace: requests, span, rates, burstiness, service times, top functions.
+    /// Summarise a trace: requests, span, rates, burstiness, service times, top functions; or,
+    /// for MoE routing traces, tokens, experts, popularity, reuse and cross-layer transitions.
     Inspect {
         /// The trace file.
         file: PathBuf,
         /// Its format: azure-functions-2019, azure-llm-2023, mooncake, per-second-counts, csv,
-        /// pacslab-lambda.
+        /// pacslab-lambda; or the routing formats mixtral-routing, routing.
         #[arg(long)]
         format: String,
         /// Further reader options as KEY=VALUE (the keys of `arrivals = { kind = "trace", ... }`,
-        /// e.g. `--set durations=traces/x_durations.csv --set prefill=0.2ms`).
+        /// e.g. `--set durations=traces/x_durations.csv --set prefill=0.2ms`; for
+        /// mixtral-routing: layers, experts, top_k, incomplete=drop|reject; for both routing
+        /// formats: seed, of the printed generator parameters).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
         /// Functions to list (default 10).
         #[arg(long, default_value_t = 10)]
         top: usize,
-        /// Also write `inspect.csv` and `top_functions.csv` to this directory.
+        /// Also write `inspect.csv` and `top_functions.csv` to this directory (routing formats:
+        /// `routing_summary.csv`, `routing_layers.csv`, `routing_counts.csv`,
+        /// `routing_transitions.csv` and the generator parameters `routing_synth.toml`).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Generate a synthetic MoE routing trace (the `routing` format) from generator parameters.
+    SynthRouting {
+        /// A TOML file of generator parameters (seed, layers, experts, top_k, sequences,
+        /// tokens_per_sequence, skew, reuse, cross_layer, ...).
+        #[arg(long)]
+        params: PathBuf,
+        /// The trace file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Override the parameters' number of sequences.
+        #[arg(long)]
+        sequences: Option<usize>,
+        /// Override the parameters' tokens per sequence.
+        #[arg(long)]
+        tokens_per_sequence: Option<usize>,
+        /// Override the parameters' seed.
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Fit lognormal, Weibull, Pareto and exponential laws to one column by maximum likelihood.
     Fit {
@@ -66,7 +93,20 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             top,
             out,
         } => {
-            let spec = trace_spec(&file, &format, &set)?;
+            if let Some(input) = inspect::routing_input(&format) {
+                return inspect_routing(&file, &format, input, &set, out.as_deref());
+            }
+            let spec = trace_spec(&file, &format, &set).map_err(|e| {
+                let m = e.to_string();
+                if m.contains("unknown variant") {
+                    UsageError(format!(
+                        "{m}; or a routing format: mixtral-routing, routing"
+                    ))
+                    .into()
+                } else {
+                    e
+                }
+            })?;
             let model = spec
                 .build(Path::new("."))
                 .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
@@ -101,6 +141,33 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
                 )?;
                 println!("wrote {}/{{inspect,top_functions}}.csv", dir.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        TraceCommand::SynthRouting {
+            params,
+            out,
+            sequences,
+            tokens_per_sequence,
+            seed,
+        } => {
+            let text = std::fs::read_to_string(&params)
+                .map_err(|e| UsageError(format!("cannot read {}: {e}", params.display())))?;
+            let mut p: SynthParams = toml::from_str(&text)
+                .map_err(|e| UsageError(format!("{}: {}", params.display(), e.message())))?;
+            p.sequences = sequences.unwrap_or(p.sequences);
+            p.tokens_per_sequence = tokens_per_sequence.unwrap_or(p.tokens_per_sequence);
+            p.seed = seed.unwrap_or(p.seed);
+            let trace =
+                generate(&p).map_err(|e| UsageError(format!("{}: {e}", params.display())))?;
+            let body = routing_format::write(&trace);
+            write_atomic(&out, body.as_bytes())
+                .map_err(|e| UsageError(format!("cannot write {}: {e}", out.display())))?;
+            println!(
+                "wrote {} ({} tokens, {} bytes)",
+                out.display(),
+                trace.len(),
+                body.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         TraceCommand::Fit { file, column, unit } => {
@@ -181,6 +248,63 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `trace inspect` on a routing trace.
+fn inspect_routing(
+    file: &Path,
+    format: &str,
+    input: RoutingInput,
+    set: &[String],
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let mut opts = inspect::RoutingOptions::default();
+    for kv in set {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| UsageError(format!("--set expects KEY=VALUE, got \"{kv}\"")))?;
+        opts.set(input, k.trim(), v.trim())
+            .map_err(|e| UsageError(format!("--set {kv}: {e}")))?;
+    }
+    let (trace, report) =
+        inspect::read_routing(file, input, &opts).map_err(|e| UsageError(e.to_string()))?;
+    let summary = RoutingSummary::new(&trace, report)
+        .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+    println!("{} ({format})", file.display());
+    print!("{}", summary.text());
+    println!("  synthetic generator parameters (TOML, compact successor form):");
+    for line in summary.toml_snippet(opts.seed).lines() {
+        println!("    {line}");
+    }
+    if let Some(dir) = out {
+        let mut csv = String::from("metric,value\n");
+        for (k, v) in summary.rows() {
+            let _ = writeln!(csv, "{k},{v}");
+        }
+        let full = toml::to_string(&summary.params(
+            infersim::moe::routing::fit::TransitionForm::Matrix,
+            opts.seed,
+        ))
+        .context("cannot write the generator parameters")?;
+        let files = [
+            ("routing_summary.csv", csv),
+            ("routing_layers.csv", summary.layers_csv()),
+            ("routing_counts.csv", summary.counts_csv()),
+            ("routing_transitions.csv", summary.transitions_csv()),
+            ("routing_synth.toml", full),
+        ];
+        for (name, body) in &files {
+            let path = dir.join(name);
+            write_atomic(&path, body.as_bytes())
+                .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+        }
+        println!(
+            "wrote {}/{{routing_summary,routing_layers,routing_counts,routing_transitions}}.csv \
+             and routing_synth.toml",
+            dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn fmt(v: f64) -> String {

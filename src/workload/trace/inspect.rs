@@ -1,10 +1,18 @@
 //! `infersim trace inspect`: one streaming pass over a trace, in constant memory (besides one
 //! counter per function): volume, span, rates, burstiness, service times, top functions.
+//!
+//! MoE routing traces are not arrival processes: [`routing_input`] recognises their formats
+//! (`mixtral-routing`, `routing`) and [`read_routing`] reads them for
+//! [`RoutingSummary`](crate::moe::routing::summary::RoutingSummary).
 
 use hdrhistogram::Histogram;
 
+use std::path::Path;
+
 use super::{Arrival, TraceError, TraceModel};
 use crate::kernel::rng;
+use crate::moe::routing::mixtral::{self, Incomplete, MixtralOptions, ReadReport};
+use crate::moe::routing::{RoutingTrace, Shape, format as routing_format};
 
 /// What `inspect` reports.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,5 +151,94 @@ impl TraceStats {
             }
         }
         r
+    }
+}
+
+/// The routing-trace formats of `trace inspect`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoutingInput {
+    /// The recorded Mixtral-8x7B JSON Lines (`mixtral-routing`), one record per token and layer.
+    Mixtral,
+    /// Our own JSON Lines (`routing`), one token per line.
+    Routing,
+}
+
+/// The routing format named `format`, if it is one.
+pub fn routing_input(format: &str) -> Option<RoutingInput> {
+    match format {
+        "mixtral-routing" => Some(RoutingInput::Mixtral),
+        "routing" => Some(RoutingInput::Routing),
+        _ => None,
+    }
+}
+
+/// Options of `trace inspect` on a routing trace (`--set KEY=VALUE`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoutingOptions {
+    /// Expected dimensions and the handling of incomplete tokens (Mixtral format).
+    pub mixtral: MixtralOptions,
+    /// Seed written into the printed generator parameters.
+    pub seed: u64,
+}
+
+impl RoutingOptions {
+    /// Sets one option: `seed` for both formats; `layers`, `experts`, `top_k` and `incomplete`
+    /// (`drop` or `reject`) for `mixtral-routing`.
+    pub fn set(&mut self, input: RoutingInput, key: &str, value: &str) -> Result<(), String> {
+        let number = |what: &str| {
+            value
+                .parse::<usize>()
+                .map_err(|_| format!("{what} is \"{value}\"; allowed: a whole number"))
+        };
+        let shape = self.mixtral.shape;
+        match (input, key) {
+            (_, "seed") => {
+                self.seed = value
+                    .parse()
+                    .map_err(|_| format!("seed is \"{value}\"; allowed: a whole number"))?
+            }
+            (RoutingInput::Mixtral, "layers") => {
+                self.mixtral.shape = Shape::new(number("layers")?, shape.experts, shape.top_k)
+                    .map_err(|e| e.to_string())?
+            }
+            (RoutingInput::Mixtral, "experts") => {
+                self.mixtral.shape = Shape::new(shape.layers, number("experts")?, shape.top_k)
+                    .map_err(|e| e.to_string())?
+            }
+            (RoutingInput::Mixtral, "top_k") => {
+                self.mixtral.shape = Shape::new(shape.layers, shape.experts, number("top_k")?)
+                    .map_err(|e| e.to_string())?
+            }
+            (RoutingInput::Mixtral, "incomplete") => {
+                self.mixtral.incomplete = match value {
+                    "drop" => Incomplete::Drop,
+                    "reject" => Incomplete::Reject,
+                    _ => {
+                        return Err(format!("incomplete is \"{value}\"; allowed: drop, reject"));
+                    }
+                }
+            }
+            (RoutingInput::Mixtral, _) => {
+                return Err(format!(
+                    "unknown option \"{key}\"; allowed: layers, experts, top_k, incomplete, seed"
+                ));
+            }
+            (RoutingInput::Routing, _) => {
+                return Err(format!("unknown option \"{key}\"; allowed: seed"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a routing trace (and, for the Mixtral format, the reader's report).
+pub fn read_routing(
+    path: &Path,
+    input: RoutingInput,
+    opts: &RoutingOptions,
+) -> Result<(RoutingTrace, Option<ReadReport>), TraceError> {
+    match input {
+        RoutingInput::Mixtral => mixtral::read(path, &opts.mixtral).map(|(t, r)| (t, Some(r))),
+        RoutingInput::Routing => routing_format::read(path).map(|t| (t, None)),
     }
 }
