@@ -239,11 +239,7 @@ fn sweep_figures_have_bands_against_the_swept_key() {
     let plots = out_dir.join("plots");
     check_svg(
         &plots.join("cost_vs_workload.arrivals.rate.svg"),
-        &[
-            "workload.arrivals.rate (1/s)",
-            "cost per run ($)",
-            "<polygon",
-        ],
+        &["arrival rate (1/s)", "cost per run ($)", "<polygon"],
     );
     check_svg(
         &plots.join("p99_vs_workload.arrivals.rate.svg"),
@@ -585,4 +581,79 @@ fn plot_draws_the_bundled_accuracy_tables() {
     assert!(stdout.contains("1 figure "), "{stdout}");
     assert!(dir.path().join("plots/accuracy_vs_s.svg").is_file());
     assert!(!dir.path().join("plots/accuracy_vs_k.svg").exists());
+}
+
+/// The text of every `<text>` element of an SVG, trimmed.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = t.split_once('>')?.1;
+            Some(body.split("</text>").next()?.trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn two_key_sweeps_are_small_multiples_with_one_legend_entry_per_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s2.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "{RUN}\n[sweep]\n\"workload.arrivals.rate\" = [\"10/s\", \"30/s\"]\n\"platform.faas.keep_alive\" = [\"1m\", \"10m\"]\n"
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_infersim"))
+        .args([
+            "sweep",
+            path.to_str().unwrap(),
+            "--replications",
+            "2",
+            "--out",
+        ])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg =
+        std::fs::read_to_string(out_dir.join("plots/cost_vs_workload.arrivals.rate.svg")).unwrap();
+    let texts = svg_texts(&svg);
+    // One panel per keep-alive value, titled in words; one legend entry per policy.
+    assert!(texts.iter().any(|t| t == "keep-alive = 1m"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "keep-alive = 10m"), "{texts:?}");
+    for p in ["all-faas", "vm-autoscale", "hybrid"] {
+        assert_eq!(
+            texts.iter().filter(|t| *t == p).count(),
+            1,
+            "{p}: {texts:?}"
+        );
+    }
+    // One x-axis title, in words.
+    assert_eq!(
+        texts.iter().filter(|t| *t == "arrival rate (1/s)").count(),
+        1
+    );
+    // The trade-off figure labels points by their swept values, never two labels alike at one
+    // place, and draws no frontier across sweep points.
+    let tradeoff = std::fs::read_to_string(out_dir.join("plots/cost_vs_slo.svg")).unwrap();
+    let texts = svg_texts(&tradeoff);
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("10/s, ") || t.starts_with("30/s, ")),
+        "{texts:?}"
+    );
+    assert!(
+        !texts
+            .iter()
+            .any(|t| t.starts_with('P') && t[1..].parse::<u32>().is_ok())
+    );
+    assert!(!tradeoff.contains("Pareto frontier"));
 }

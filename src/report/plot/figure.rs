@@ -681,6 +681,7 @@ impl Figure for ScatterFigure {
                 ))
                 .map_err(pe)?;
         }
+        let mut notes: Vec<((i32, i32), String)> = Vec::new();
         for p in &self.points {
             if !(p.x.1.is_finite() && p.y.1.is_finite()) {
                 continue;
@@ -712,13 +713,44 @@ impl Figure for ScatterFigure {
             let px = chart.backend_coord(&(p.x.1, p.y.1));
             draw_marker(root, px, st, s)?;
             if !p.note.is_empty() {
-                root.draw(&Text::new(
-                    p.note.clone(),
-                    (px.0 + s.px(7.0), px.1 - s.px(7.0)),
-                    font(s.note()).pos(Pos::new(HPos::Left, VPos::Bottom)),
-                ))
-                .map_err(pe)?;
+                notes.push((px, p.note.clone()));
             }
+        }
+        // Point labels after every marker: above right of the point (above left near the
+        // right edge), inside the plotting area, and left out where they would overlap a
+        // label already placed.
+        let (xr, yr) = chart.plotting_area().get_pixel_range();
+        let f = font(s.note());
+        let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+        for (px, note) in notes {
+            let (w, h) = root
+                .estimate_text_size(&note, &f)
+                .map(|(w, h)| (w as i32, h as i32))
+                .unwrap_or((0, 0));
+            let right = px.0 + s.px(7.0);
+            let left = if right + w <= xr.end {
+                right
+            } else {
+                px.0 - s.px(7.0) - w
+            };
+            let bottom = px.1 - s.px(7.0);
+            // A margin around the text, so that labels do not touch either.
+            let m = s.px(2.0);
+            let rect = (left - m, bottom - h - m, left + w + m, bottom + m);
+            let inside = left >= xr.start && left + w <= xr.end && bottom - h >= yr.start;
+            let overlaps = placed
+                .iter()
+                .any(|r| rect.0 < r.2 && r.0 < rect.2 && rect.1 < r.3 && r.1 < rect.3);
+            if !inside || overlaps {
+                continue;
+            }
+            placed.push(rect);
+            root.draw(&Text::new(
+                note,
+                (left, bottom),
+                f.pos(Pos::new(HPos::Left, VPos::Bottom)),
+            ))
+            .map_err(pe)?;
         }
         let mut entries: Vec<(String, Swatch)> = self
             .legend

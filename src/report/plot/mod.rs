@@ -54,8 +54,9 @@ pub const COST_COMPONENTS: &[(Metric, &str)] = &[
 const ARRIVALS_STYLE: usize = 7;
 /// Most bars in a cost breakdown; larger sweeps skip that figure.
 const MAX_BARS: usize = 40;
-/// Most lines in a metric-vs-key figure before the other keys are held at their first value.
-const MAX_LINES: usize = 12;
+/// Most panels (combinations of the other swept keys) in a metric-vs-key figure before the
+/// other keys are held at their first values.
+const MAX_PANELS: usize = 6;
 
 /// Plots an output directory (a run's, a sweep's or an `infersim accuracy` run's) into
 /// `DIR/plots/`.
@@ -417,7 +418,7 @@ fn tradeoff(
                 x: interval(x, xs),
                 y: interval(y, 1.0),
                 note: if annotate {
-                    format!("P{}", g.point)
+                    point_label(&g.params)
                 } else {
                     String::new()
                 },
@@ -435,9 +436,14 @@ fn tradeoff(
             (p, k)
         })
         .collect();
-    let frontier = pareto_frontier(points.iter().map(|p| (p.x.1, p.y.1)));
+    // The frontier of the policies of one setting; across sweep points it would mix settings.
+    let frontier = if tidy.points() == 1 {
+        pareto_frontier(points.iter().map(|p| (p.x.1, p.y.1)))
+    } else {
+        Vec::new()
+    };
     let caption = format!(
-        "Cost against {}: mean over replications with 95 % confidence intervals in both directions; the dashed line joins the Pareto-optimal means (no other point has both a lower cost and a lower {}){}.",
+        "Cost against {}: mean over replications with 95 % confidence intervals in both directions{}{}.",
         if has_slo {
             "the SLO-violation rate"
         } else if coded {
@@ -445,9 +451,16 @@ fn tradeoff(
         } else {
             "the p99 latency (the scenario sets no SLO)"
         },
-        if has_slo { "violation rate" } else { "p99" },
+        if frontier.len() >= 2 {
+            format!(
+                "; the dashed line joins the Pareto-optimal means (no other point has both a lower cost and a lower {})",
+                if has_slo { "violation rate" } else { "p99" }
+            )
+        } else {
+            String::new()
+        },
         if annotate {
-            "; labels are sweep points"
+            "; each point is labelled by its swept values (labels that would overlap another are left out)"
         } else {
             ""
         }
@@ -463,6 +476,11 @@ fn tradeoff(
         },
         caption,
     ))
+}
+
+/// A sweep point's label: its swept values, joined ("45/s, 10min").
+fn point_label(params: &[String]) -> String {
+    params.join(", ")
 }
 
 /// The points no other point dominates (lower or equal in both coordinates, lower in one), in
@@ -534,89 +552,135 @@ fn metric_vs_param(
             .map(|(_, v)| v.clone())
             .collect()
     };
-    let mut keys: Vec<(String, Vec<String>)> = Vec::new();
+    // One panel per combination of the other keys' values (small multiples), one line per
+    // policy in each; beyond MAX_PANELS combinations, the first combination only, said so.
+    let mut combos: Vec<Vec<String>> = Vec::new();
+    let mut policies: Vec<&str> = Vec::new();
     for g in groups {
-        let key_ = (g.policy.clone(), others(g));
-        if !keys.contains(&key_) {
-            keys.push(key_);
+        let o = others(g);
+        if !combos.contains(&o) {
+            combos.push(o);
+        }
+        if !policies.contains(&g.policy.as_str()) {
+            policies.push(&g.policy);
         }
     }
-    let mut note = String::new();
-    let combos: Vec<Vec<String>> = {
-        let mut c: Vec<Vec<String>> = Vec::new();
-        for (_, o) in &keys {
-            if !c.contains(o) {
-                c.push(o.clone());
-            }
-        }
-        c
-    };
-    if keys.len() > MAX_LINES && combos.len() > 1 {
-        let first = combos[0].clone();
-        keys.retain(|(_, o)| *o == first);
-        note = "; the other swept keys are held at their first value".into();
-    }
-    let mut lines = Vec::new();
-    for (i, (pol, o)) in keys.iter().enumerate() {
-        let mut pts: Vec<(f64, f64, f64, f64)> = groups
+    let other_names: Vec<&str> = params
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != k)
+        .map(|(_, n)| n.as_str())
+        .collect();
+    let describe = |o: &[String]| -> String {
+        other_names
             .iter()
-            .filter(|g| &g.policy == pol && &others(g) == o)
-            .filter_map(|g| {
-                let s = g.get(metric)?;
-                let (lo, m, hi) = interval(s, scale);
-                Some((x_of(&g.params[k]), m, lo, hi))
-            })
-            .collect();
-        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let label = if combos.len() > 1 && note.is_empty() {
-            let named: Vec<String> = params
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != k)
-                .zip(o)
-                .map(|((_, name), v)| format!("{}={v}", name.rsplit('.').next().unwrap_or(name)))
-                .collect();
-            format!("{pol}, {}", named.join(", "))
-        } else {
-            pol.clone()
-        };
-        let style = if combos.len() > 1 && note.is_empty() {
-            i
-        } else {
-            style_of(pol)
-        };
-        lines.push(Line {
-            label,
-            style,
-            points: pts.iter().map(|p| (p.0, p.1)).collect(),
-            band: pts
-                .iter()
-                .filter(|p| p.2.is_finite() && p.3.is_finite())
-                .map(|p| (p.0, p.2, p.3))
-                .collect(),
-            marks: Marks::All,
-        });
+            .zip(o)
+            .map(|(name, v)| format!("{} = {v}", key_title(name)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut note = String::new();
+    if combos.len() > MAX_PANELS {
+        note = format!(
+            "; the other swept keys are held at their first values ({}), of {} combinations",
+            describe(&combos[0]),
+            combos.len()
+        );
+        combos.truncate(1);
+    } else if combos.len() > 1 {
+        note = "; one panel per value of the other swept keys".into();
     }
     let x_label = if unit.is_empty() {
-        key.to_string()
+        key_title(key)
     } else {
-        format!("{key} ({unit})")
+        format!("{} ({unit})", key_title(key))
     };
-    Some((
-        LineFigure {
-            panels: vec![Panel {
-                x_label,
-                y_label: y_label.into(),
-                x_log: false,
-                y_log: false,
-                x_ticks: None,
-                title: String::new(),
-                y_range: None,
-                lines,
-            }],
-        },
-        note,
-    ))
+    let mut panels = Vec::new();
+    for o in &combos {
+        let mut lines = Vec::new();
+        for pol in &policies {
+            let mut pts: Vec<(f64, f64, f64, f64)> = groups
+                .iter()
+                .filter(|g| g.policy == *pol && &others(g) == o)
+                .filter_map(|g| {
+                    let s = g.get(metric)?;
+                    let (lo, m, hi) = interval(s, scale);
+                    Some((x_of(&g.params[k]), m, lo, hi))
+                })
+                .collect();
+            if pts.is_empty() {
+                continue;
+            }
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            lines.push(Line {
+                label: pol.to_string(),
+                style: style_of(pol),
+                points: pts.iter().map(|p| (p.0, p.1)).collect(),
+                band: pts
+                    .iter()
+                    .filter(|p| p.2.is_finite() && p.3.is_finite())
+                    .map(|p| (p.0, p.2, p.3))
+                    .collect(),
+                marks: Marks::All,
+            });
+        }
+        panels.push(Panel {
+            x_label: String::new(),
+            y_label: y_label.into(),
+            x_log: false,
+            y_log: false,
+            x_ticks: None,
+            title: if combos.len() > 1 {
+                describe(o)
+            } else {
+                String::new()
+            },
+            y_range: None,
+            lines,
+        });
+    }
+    if let Some(last) = panels.last_mut() {
+        last.x_label = x_label;
+    }
+    Some((LineFigure { panels }, note))
+}
+
+/// A swept key's name in words for an axis title or a panel title: known keys by a table,
+/// others by their last path segment with spaces (`platform.faas.keep_alive` → "keep-alive").
+pub fn key_title(key: &str) -> String {
+    const KNOWN: &[(&str, &str)] = &[
+        ("workload.arrivals.rate", "arrival rate"),
+        ("workload.arrivals.mean_rate", "mean arrival rate"),
+        ("workload.arrivals.speed", "trace speed-up"),
+        ("workload.group.size", "queries per group"),
+        ("workload.group.timeout", "group timeout"),
+        ("workload.input", "input size"),
+        ("platform.faas.keep_alive", "keep-alive"),
+        ("platform.faas.concurrency_limit", "concurrency limit"),
+        ("platform.faas.memory", "function memory"),
+        ("platform.vm.boot_time", "VM boot time"),
+        ("run.slo", "SLO"),
+        ("run.seed", "seed"),
+        ("coded.slowdown.probability", "straggler probability"),
+        ("coded.slowdown.factor", "straggler slowdown"),
+        ("coded.fail_probability", "worker failure probability"),
+    ];
+    if let Some((_, t)) = KNOWN.iter().find(|(k, _)| *k == key) {
+        return t.to_string();
+    }
+    let last = key.rsplit('.').next().unwrap_or(key);
+    // `policy[1].vms`, `stage[0].memory`: the field, said in words.
+    let field = last
+        .rsplit(']')
+        .next()
+        .unwrap_or(last)
+        .trim_start_matches('.');
+    match field {
+        "keep_alive" => "keep-alive".into(),
+        "vms" => "VMs".into(),
+        "memory" => "memory".into(),
+        f => f.replace('_', " "),
+    }
 }
 
 fn timeseries_figure(

@@ -23,7 +23,9 @@ pub fn ensure_font() {
 }
 
 /// Okabe–Ito colours, ordered so that neighbours differ in lightness as well as hue
-/// (blue, vermillion, bluish green, reddish purple, orange, sky blue, black, yellow).
+/// (blue, vermillion, bluish green, reddish purple, orange, sky blue, black), then a mid grey
+/// in place of Okabe–Ito's yellow, which has too little contrast on white (it is also the
+/// time series' arrivals line).
 pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0x00, 0x72, 0xB2),
     RGBColor(0xD5, 0x5E, 0x00),
@@ -32,7 +34,7 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0xE6, 0x9F, 0x00),
     RGBColor(0x56, 0xB4, 0xE9),
     RGBColor(0x00, 0x00, 0x00),
-    RGBColor(0xF0, 0xE4, 0x42),
+    RGBColor(0x6E, 0x6E, 0x6E),
 ];
 
 /// Marker shapes, in series order.
