@@ -7,8 +7,9 @@ use serde_json::{Map, Value, json};
 
 use super::metric::Metric;
 use super::plot::{COST_COMPONENTS, Plot, style::tick};
-use super::stats::Summary;
+use super::stats::{Summary, format_mean_ci};
 use super::tidy::{Group, Tidy};
+use super::write::RESULT_COLUMNS;
 
 /// What the report says about where the results come from.
 #[derive(Clone, Debug, Default)]
@@ -21,31 +22,9 @@ pub struct Meta {
     pub facts: Vec<String>,
 }
 
-/// Columns of the results table: (metric, title, scale).
-const COLUMNS: &[(Metric, &str, f64)] = &[
-    (Metric::Requests, "requests", 1.0),
-    (Metric::Completed, "completed", 1.0),
-    (Metric::ColdStarts, "cold starts", 1.0),
-    (Metric::LatencyMean, "mean (ms)", 1e3),
-    (Metric::LatencyP50, "p50 (ms)", 1e3),
-    (Metric::LatencyP99, "p99 (ms)", 1e3),
-    (Metric::SloViolationRate, "SLO viol. (%)", 100.0),
-    (Metric::Throughput, "req/s", 1.0),
-    (Metric::CostTotal, "cost ($)", 1.0),
-    (Metric::CostPerMillion, "$ per 1M", 1.0),
-];
-
 fn cell(s: Option<&Summary>, scale: f64) -> String {
-    match s {
-        Some(s) if s.mean.is_finite() => {
-            if s.half_width.is_finite() {
-                format!("{} ± {}", tick(s.mean * scale), tick(s.half_width * scale))
-            } else {
-                tick(s.mean * scale)
-            }
-        }
-        _ => "–".into(),
-    }
+    s.and_then(|s| format_mean_ci(s.mean * scale, s.half_width * scale))
+        .unwrap_or_else(|| "–".into())
 }
 
 fn md_escape(s: &str) -> String {
@@ -75,10 +54,10 @@ pub fn report(meta: &Meta, tidy: &Tidy, plots: &[Plot]) -> String {
     let _ = writeln!(out, "## Results\n");
     let _ = writeln!(
         out,
-        "Mean ± half-width of the 95 % Student-t confidence interval over {reps} replication{} (the interval is omitted with one replication).\n",
+        "Mean ± half-width of the 95 % Student-t confidence interval over {reps} replication{} (the interval is omitted with one replication); the half-width has two significant digits and the mean is rounded to the same decimal place. The terminal table shows the same columns.\n",
         if reps == 1 { "" } else { "s" }
     );
-    let cols: Vec<&(Metric, &str, f64)> = COLUMNS
+    let cols: Vec<&(Metric, &str, f64)> = RESULT_COLUMNS
         .iter()
         .filter(|(m, ..)| groups.iter().any(|g| g.get(*m).is_some()))
         .collect();

@@ -62,8 +62,67 @@ impl Summary {
     }
 }
 
+/// A mean and its interval half-width as text, by one rule: the half-width to two significant
+/// digits and the mean rounded to the same decimal place (`124.00 ± 0.91`, `0.014 ± 0.018`,
+/// `68500 ± 1800`). Without a half-width (one replication, or NaN), or with a zero one, the mean
+/// alone to four significant digits, whole numbers kept whole (and `± 0` for zero). `None` for a NaN mean.
+pub fn format_mean_ci(mean: f64, half_width: f64) -> Option<String> {
+    if !mean.is_finite() {
+        return None;
+    }
+    if !half_width.is_finite() || half_width == 0.0 {
+        let m = significant(mean, 4);
+        return Some(if half_width == 0.0 {
+            format!("{m} ± 0")
+        } else {
+            m
+        });
+    }
+    // The place of the half-width's second significant digit: 10^place.
+    let place = half_width.abs().log10().floor() as i32 - 1;
+    let unit = 10f64.powi(place);
+    let round = |x: f64| (x / unit).round() * unit;
+    let decimals = (-place).max(0) as usize;
+    let m = round(mean);
+    let m = if m == 0.0 { 0.0 } else { m };
+    Some(format!("{m:.decimals$} ± {:.decimals$}", round(half_width)))
+}
+
+/// `x` to `digits` significant digits but never rounded left of the decimal point (68458 stays
+/// 68458), without an exponent and without trailing zeros past the decimal point.
+fn significant(x: f64, digits: i32) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let place = (x.abs().log10().floor() as i32 - (digits - 1)).min(0);
+    let decimals = (-place).max(0) as usize;
+    let unit = 10f64.powi(place);
+    let r = (x / unit).round() * unit;
+    let s = format!("{r:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_mean_and_its_interval_follow_one_rule() {
+        use super::format_mean_ci as f;
+        assert_eq!(f(124.0, 0.9141).unwrap(), "124.00 ± 0.91");
+        assert_eq!(f(0.01401, 0.01751).unwrap(), "0.014 ± 0.018");
+        assert_eq!(f(68458.0, 1798.0).unwrap(), "68500 ± 1800");
+        assert_eq!(f(99.59, 0.67).unwrap(), "99.59 ± 0.67");
+        assert_eq!(f(0.1256, 0.0055).unwrap(), "0.1256 ± 0.0055");
+        assert_eq!(f(-0.004, 0.03).unwrap(), "-0.004 ± 0.030");
+        assert_eq!(f(120.0, 0.0).unwrap(), "120 ± 0");
+        assert_eq!(f(0.123456, f64::NAN).unwrap(), "0.1235");
+        assert_eq!(f(68458.0, f64::NAN).unwrap(), "68458");
+        assert_eq!(f(f64::NAN, 1.0), None);
+    }
+
     use super::*;
 
     #[test]

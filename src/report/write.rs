@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::ScenarioResults;
 use super::metric::{Metric, Series};
-use super::stats::summarize;
+use super::stats::{format_mean_ci, summarize};
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -115,24 +115,25 @@ pub fn timeseries_csv(r: &ScenarioResults) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// The metrics shown in the terminal table, with their column titles and scale.
-const TABLE: &[(Metric, &str, f64)] = &[
+/// The metrics of the results table, in the terminal and in `report.md`: (metric, column
+/// title, scale).
+pub const RESULT_COLUMNS: &[(Metric, &str, f64)] = &[
     (Metric::Requests, "requests", 1.0),
     (Metric::Completed, "completed", 1.0),
     (Metric::Dropped, "dropped", 1.0),
     (Metric::ColdStarts, "cold starts", 1.0),
-    (Metric::LatencyMean, "mean ms", 1e3),
-    (Metric::LatencyP50, "p50 ms", 1e3),
-    (Metric::LatencyP99, "p99 ms", 1e3),
-    (Metric::SloViolationRate, "SLO viol %", 100.0),
+    (Metric::LatencyMean, "mean (ms)", 1e3),
+    (Metric::LatencyP50, "p50 (ms)", 1e3),
+    (Metric::LatencyP99, "p99 (ms)", 1e3),
+    (Metric::SloViolationRate, "SLO viol. (%)", 100.0),
     (Metric::Throughput, "req/s", 1.0),
-    (Metric::CostTotal, "cost $", 1.0),
+    (Metric::CostTotal, "cost ($)", 1.0),
     (Metric::CostPerMillion, "$ per 1M", 1.0),
 ];
 
 /// A readable per-policy table: mean ± 95% CI half-width over replications.
 pub fn table(r: &ScenarioResults) -> String {
-    let cols: Vec<&(Metric, &str, f64)> = TABLE
+    let cols: Vec<&(Metric, &str, f64)> = RESULT_COLUMNS
         .iter()
         .filter(|(m, ..)| r.results.iter().flatten().any(|run| run.get(*m).is_some()))
         .collect();
@@ -148,7 +149,7 @@ pub fn table(r: &ScenarioResults) -> String {
                 .map(|run| run.get(*metric).unwrap_or(f64::NAN) * scale)
                 .collect();
             let s = summarize(&xs, 0.95);
-            row.push(fmt_mean_ci(s.mean, s.half_width));
+            row.push(format_mean_ci(s.mean, s.half_width).unwrap_or_else(|| "-".into()));
         }
         rows.push(row);
     }
@@ -172,30 +173,6 @@ pub fn table(r: &ScenarioResults) -> String {
         }
     }
     out
-}
-
-fn fmt_mean_ci(mean: f64, hw: f64) -> String {
-    if mean.is_nan() {
-        return "-".into();
-    }
-    let digits = |x: f64| {
-        let a = x.abs();
-        if a == 0.0 || a >= 100.0 {
-            0
-        } else if a >= 1.0 {
-            2
-        } else if a >= 0.01 {
-            4
-        } else {
-            6
-        }
-    };
-    let d = digits(mean);
-    if hw.is_nan() {
-        format!("{mean:.d$}")
-    } else {
-        format!("{mean:.d$} ± {hw:.d$}")
-    }
 }
 
 /// The per-function CSV: `policy,replication,function,memory_mb,invocations,cold_starts,cold_start_pct,idle_gb_s`.
