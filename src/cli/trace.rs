@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 
-use infersim::report::write::write_atomic;
+use infersim::report::write::{csv_field, write_atomic};
 use infersim::workload::fit::fit_all;
 use infersim::workload::trace::{TraceSpec, inspect};
 
@@ -94,7 +94,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
                 })?;
                 let mut csv = String::from("function,arrivals\n");
                 for (name, n) in &stats.top_functions {
-                    let _ = writeln!(csv, "{name},{n}");
+                    let _ = writeln!(csv, "{},{n}", csv_field(name));
                 }
                 write_atomic(&dir.join("top_functions.csv"), csv.as_bytes()).with_context(
                     || format!("cannot write {}", dir.join("top_functions.csv").display()),
