@@ -28,6 +28,9 @@ pub fn plural(n: usize) -> &'static str {
 
 /// The worker threads (`--jobs`; all cores by default).
 pub fn pool(jobs: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    if jobs == Some(0) {
+        return Err(UsageError("--jobs must be at least 1".into()).into());
+    }
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.unwrap_or(0))
         .build()

@@ -9,7 +9,7 @@ use clap::Subcommand;
 
 use infersim::moe::routing::synth::{SynthParams, generate};
 use infersim::moe::routing::{format as routing_format, summary::RoutingSummary};
-use infersim::report::write::write_atomic;
+use infersim::report::write::{csv_field, write_atomic};
 use infersim::workload::fit::fit_all;
 use infersim::workload::trace::TraceSpec;
 use infersim::workload::trace::inspect::{self, RoutingInput};
@@ -134,7 +134,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
                 })?;
                 let mut csv = String::from("function,arrivals\n");
                 for (name, n) in &stats.top_functions {
-                    let _ = writeln!(csv, "{name},{n}");
+                    let _ = writeln!(csv, "{},{n}", csv_field(name));
                 }
                 write_atomic(&dir.join("top_functions.csv"), csv.as_bytes()).with_context(
                     || format!("cannot write {}", dir.join("top_functions.csv").display()),

@@ -55,7 +55,13 @@ pub fn summary_csv(r: &ScenarioResults) -> Vec<u8> {
     for (p, runs) in r.policies.iter().zip(&r.results) {
         for (rep, run) in r.replications.iter().zip(runs) {
             for (m, v) in &run.metrics {
-                let _ = writeln!(out, "{p},{rep},{m},{}", num(*v));
+                let _ = writeln!(
+                    out,
+                    "{},{rep},{},{}",
+                    csv_field(p),
+                    csv_field(&m.name()),
+                    num(*v)
+                );
             }
         }
     }
@@ -72,7 +78,9 @@ pub fn stats_csv(r: &ScenarioResults) -> Vec<u8> {
             let s = summarize(&xs, 0.95);
             let _ = writeln!(
                 out,
-                "{p},{m},{},{},{},{},{}",
+                "{},{},{},{},{},{},{}",
+                csv_field(p),
+                csv_field(&m.name()),
                 num(s.mean),
                 num(s.std),
                 num(s.mean - s.half_width),
@@ -94,7 +102,7 @@ pub fn timeseries_csv(r: &ScenarioResults) -> Vec<u8> {
     for (p, runs) in r.policies.iter().zip(&r.results) {
         for (rep, run) in r.replications.iter().zip(runs) {
             for s in &run.samples {
-                let _ = write!(out, "{p},{rep}");
+                let _ = write!(out, "{},{rep}", csv_field(p));
                 for c in Series::ALL {
                     let _ = match c {
                         Series::Time => write!(out, ",{}", num(s.time_s)),
@@ -190,8 +198,9 @@ pub fn functions_csv(r: &ScenarioResults) -> Vec<u8> {
                 };
                 let _ = writeln!(
                     out,
-                    "{p},{rep},{},{},{},{},{},{}",
-                    f.function,
+                    "{},{rep},{},{},{},{},{},{}",
+                    csv_field(p),
+                    csv_field(&f.function),
                     f.memory_mb,
                     f.invocations,
                     f.cold_starts,

@@ -414,16 +414,122 @@ fn parse(text: &str, path: &Path) -> Result<ScenarioSpec, ScenarioError> {
 }
 
 fn toml_error(e: &toml::de::Error, text: &str, path: &Path, key: Option<String>) -> ScenarioError {
-    let line = e.span().map(|s| line_of(text, s.start));
+    let mut line = e.span().map(|s| line_of(text, s.start));
+    let mut key = key;
     let mut message = e.message().trim().to_string();
     if let Some(hint) = suggest_unknown_field(&message) {
         message.push_str(&hint);
+    }
+    if let Some((found, allowed)) = integer_error(&message) {
+        // Inside a `kind = "…"` table serde loses the field's name: find it by its value.
+        if let Some(field) = found
+            .parse::<f64>()
+            .ok()
+            .and_then(|x| field_with_value(text, key.as_deref().unwrap_or(""), x))
+        {
+            key = Some(field);
+            line = key.as_deref().and_then(|k| line_of_key(text, k)).or(line);
+        }
+        let last = key.as_deref().and_then(|k| k.rsplit('.').next());
+        message = match last.filter(|n| !n.contains(['[', ']']) && n.parse::<usize>().is_err()) {
+            Some(name) => format!("`{name}` must be {allowed}; found {found}"),
+            None => format!("expected {allowed}; found {found}"),
+        };
     }
     ScenarioError {
         file: path.to_path_buf(),
         line,
         key,
         message,
+    }
+}
+
+/// Serde's "invalid value: integer `-1`, expected u32" (or "invalid type: floating point
+/// `1000000000000`, expected u32") as (what was found, what is allowed), in words.
+fn integer_error(message: &str) -> Option<(String, &'static str)> {
+    let (head, ty) = message.rsplit_once(", expected ")?;
+    let allowed = match ty.trim() {
+        "u8" => "a whole number from 0 to 255",
+        "u16" => "a whole number from 0 to 65535",
+        "u32" => "a whole number from 0 to 4294967295",
+        "u64" | "usize" => "a whole number from 0 to 18446744073709551615",
+        "i32" => "a whole number from -2147483648 to 2147483647",
+        "i64" | "isize" => "a whole number from -9223372036854775808 to 9223372036854775807",
+        _ => return None,
+    };
+    let found = if let Some(v) = head
+        .strip_prefix("invalid value: integer `")
+        .or_else(|| head.strip_prefix("invalid type: integer `"))
+    {
+        v.trim_end_matches('`').to_string()
+    } else if let Some(v) = head
+        .strip_prefix("invalid type: floating point `")
+        .or_else(|| head.strip_prefix("invalid value: floating point `"))
+    {
+        v.trim_end_matches('`').to_string()
+    } else if let Some(v) = head.strip_prefix("invalid type: ") {
+        v.replace('`', "")
+    } else {
+        return None;
+    };
+    Some((found, allowed))
+}
+
+/// The dotted path of the key under the table at `key` (a path such as `policy.0`) whose value
+/// is the number `x`; `None` unless exactly one matches.
+fn field_with_value(text: &str, key: &str, x: f64) -> Option<String> {
+    use toml_edit::{ArrayOfTables, Item, TableLike, Value};
+    enum Node<'a> {
+        Table(&'a dyn TableLike),
+        Tables(&'a ArrayOfTables),
+        Value(&'a Value),
+    }
+    fn of_item(it: &Item) -> Option<Node<'_>> {
+        match it {
+            Item::Value(v) => Some(Node::Value(v)),
+            Item::ArrayOfTables(a) => Some(Node::Tables(a)),
+            other => other.as_table_like().map(Node::Table),
+        }
+    }
+    // serde writes `policy[0].x`; walk it as `policy.0.x`.
+    let key = key.replace('[', ".").replace(']', "");
+    let doc = toml_edit::Document::parse(text).ok()?;
+    let mut node = Node::Table(doc.as_table());
+    for part in key.split('.').filter(|p| !p.is_empty()) {
+        let index = part.parse::<usize>().ok();
+        node = match node {
+            Node::Table(t) => of_item(t.get(part)?)?,
+            Node::Tables(a) => Node::Table(a.get(index?)?),
+            Node::Value(Value::InlineTable(t)) => Node::Value(t.get(part)?),
+            Node::Value(Value::Array(a)) => Node::Value(a.get(index?)?),
+            Node::Value(_) => return None,
+        };
+    }
+    let table: &dyn TableLike = match node {
+        Node::Table(t) => t,
+        Node::Value(Value::InlineTable(t)) => t,
+        _ => return None,
+    };
+    let mut hits = Vec::new();
+    let mut visit = |k: &str, v: &Value| {
+        let n = match v {
+            Value::Integer(i) => *i.value() as f64,
+            Value::Float(f) => *f.value(),
+            _ => return,
+        };
+        if n == x {
+            hits.push(k.to_string());
+        }
+    };
+    for (k, it) in table.iter() {
+        if let Some(v) = it.as_value() {
+            visit(k, v);
+        }
+    }
+    match hits.as_slice() {
+        [one] if key.is_empty() => Some(one.clone()),
+        [one] => Some(format!("{key}.{one}")),
+        _ => None,
     }
 }
 
@@ -543,7 +649,30 @@ impl Validator<'_> {
         spec.build(self.base).map_err(|m| self.err(key, m))
     }
 
+    /// Names end up in CSV fields, figure legends and directory names: no line breaks, tabs or
+    /// other control characters.
+    fn plain_name(&self, key: &str, what: &str, name: &str) -> Result<(), ScenarioError> {
+        match name.chars().find(|c| c.is_control()) {
+            None => Ok(()),
+            Some(c) => {
+                let found = match c {
+                    '\n' | '\r' => "a line break".to_string(),
+                    '\t' => "a tab".to_string(),
+                    c => format!("the control character U+{:04X}", c as u32),
+                };
+                Err(self.err(
+                    key,
+                    format!(
+                        "the {what} name \"{}\" contains {found}; names may hold letters, digits, spaces and punctuation, but no line breaks, tabs or other control characters",
+                        name.escape_debug()
+                    ),
+                ))
+            }
+        }
+    }
+
     fn build(&self, s: ScenarioSpec) -> Result<Scenario, ScenarioError> {
+        self.plain_name("name", "scenario", &s.name)?;
         if s.name.trim().is_empty() || s.name.contains(['/', '\\']) || s.name.starts_with('.') {
             return Err(self.err(
                 "name",
@@ -573,6 +702,12 @@ impl Validator<'_> {
             Some(d) => d.0,
             None => SimDuration((horizon.as_nanos() / 200).max(1_000_000_000)),
         };
+        if s.run.slo.is_some_and(|d| d.0.as_nanos() == 0) {
+            return Err(self.err(
+                "run.slo",
+                "slo must be > 0: it is the latency target requests are counted against (e.g. \"300ms\")",
+            ));
+        }
         let run = RunConfig {
             horizon,
             warmup,
@@ -621,6 +756,7 @@ impl Validator<'_> {
         for (i, p) in s.policy.iter().enumerate() {
             let key = format!("policy.{i}");
             let name = PolicyConfig::name_of(p);
+            self.plain_name(&format!("{key}.name"), "policy", &name)?;
             if !names.insert(name.clone()) {
                 return Err(self.err(
                     &key,
@@ -1018,6 +1154,9 @@ impl Validator<'_> {
         let mut prev_transfer = Transfer::Payload;
         for (i, st) in s.stage.iter().enumerate() {
             let key = format!("stage.{i}");
+            if let Some(name) = &st.name {
+                self.plain_name(&format!("{key}.name"), "stage", name)?;
+            }
             let task_list = self.task_list(&key, st, functions)?;
             let tasks = match (&st.task, st.tasks) {
                 (Some(_), Some(_)) => {
@@ -1160,6 +1299,7 @@ impl Validator<'_> {
             if f.name.trim().is_empty() {
                 return Err(self.err(&format!("{key}.name"), "a function needs a non-empty name"));
             }
+            self.plain_name(&format!("{key}.name"), "function", &f.name)?;
             if out.iter().any(|o| o.name == f.name) {
                 return Err(self.err(
                     &format!("{key}.name"),

@@ -102,7 +102,10 @@ impl SweepSpec {
 
     /// Number of points (the product of the axes' lengths; 1 with no axis).
     pub fn len(&self) -> usize {
-        self.axes.iter().map(Axis::len).product()
+        self.axes
+            .iter()
+            .map(Axis::len)
+            .fold(1usize, usize::saturating_mul)
     }
 
     /// True when the sweep has no points (never: an empty sweep has one point).
@@ -282,10 +285,16 @@ pub fn strip_sweep(text: &str, path: &Path) -> Result<(String, Option<SweepSpec>
         return Err(err(
             key_line,
             "sweep".into(),
-            format!(
-                "the sweep has {} points; at most {MAX_POINTS} are allowed",
-                spec.len()
-            ),
+            if spec.len() == usize::MAX {
+                format!(
+                    "the sweep has more points than can be counted; at most {MAX_POINTS} are allowed"
+                )
+            } else {
+                format!(
+                    "the sweep has {} points; at most {MAX_POINTS} are allowed",
+                    spec.len()
+                )
+            },
         ));
     }
     Ok((stripped, Some(spec)))
@@ -437,10 +446,27 @@ impl Cx<'_> {
                 format!("step {s} never goes from {a} to {b}: it must be non-zero and point from `from` to `to`"),
             ));
         }
-        let n = ((b - a) / s + 1e-9).floor() as usize + 1;
-        if n > MAX_POINTS {
-            return Err(self.err(line, key, format!("the range has {n} values; too many")));
+        // Count in floating point and bound it before converting or allocating: a tiny step or
+        // a huge span would overflow an integer count.
+        let count = ((b - a) / s + 1e-9).floor() + 1.0;
+        if !count.is_finite() || count > MAX_POINTS as f64 {
+            let found = if count.is_finite() {
+                format!("about {count:.3e} values")
+            } else {
+                "more values than can be counted".to_string()
+            };
+            return Err(self.err(
+                line,
+                key,
+                format!(
+                    "the range from {} to {} in steps of {} has {found}; a sweep may have at most {MAX_POINTS} points (use a larger step or a narrower range)",
+                    short(a),
+                    short(b),
+                    short(s)
+                ),
+            ));
         }
+        let n = count as usize;
         let ints = from.1 && to.1 && step.1;
         let mut values = Vec::with_capacity(n);
         for i in 0..n {
@@ -460,6 +486,15 @@ impl Cx<'_> {
             values.push(v);
         }
         Ok(values)
+    }
+}
+
+/// A number as a user would write it: `0.5`, `1e-300`, `1e300`.
+fn short(x: f64) -> String {
+    if x == 0.0 || (1e-4..1e15).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
     }
 }
 

@@ -228,13 +228,25 @@ impl DistSpec {
                 if components.is_empty() {
                     return Err("mixture needs at least one component".into());
                 }
+                for (i, c) in components.iter().enumerate() {
+                    if !(c.weight > 0.0) || !c.weight.is_finite() {
+                        return Err(format!(
+                            "mixture component {} has weight {} (must be a positive, finite number)",
+                            i + 1,
+                            c.weight
+                        ));
+                    }
+                }
                 let total: f64 = components.iter().map(|c| c.weight).sum();
+                if !total.is_finite() {
+                    return Err("mixture weights add up to more than can be represented; use smaller relative weights".into());
+                }
                 let mut acc = 0.0;
                 let mut out = Vec::with_capacity(components.len());
                 for (i, c) in components.iter().enumerate() {
-                    if !(c.weight > 0.0) {
+                    if !(c.weight > 0.0) || !c.weight.is_finite() {
                         return Err(format!(
-                            "mixture component {} has weight {} (must be > 0)",
+                            "mixture component {} has weight {} (must be a positive, finite number)",
                             i + 1,
                             c.weight
                         ));

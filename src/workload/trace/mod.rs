@@ -132,6 +132,11 @@ pub struct TraceSpec {
     pub repeat: Option<u32>,
 }
 
+/// Slowest trace `speed` allowed.
+pub const MIN_SPEED: f64 = 1e-6;
+/// Fastest trace `speed` allowed.
+pub const MAX_SPEED: f64 = 1e6;
+
 /// Window and scale applied to trace times (offsets from the first record, before scaling).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Window {
@@ -206,6 +211,13 @@ impl TraceSpec {
         let speed = self.speed.unwrap_or(1.0);
         if !(speed > 0.0) || !speed.is_finite() {
             return Err(format!("speed must be a positive number (got {speed})"));
+        }
+        // Beyond these a trace is stretched past any horizon (no request at all) or squeezed
+        // into nanoseconds: results that would look valid but mean nothing.
+        if !(MIN_SPEED..=MAX_SPEED).contains(&speed) {
+            return Err(format!(
+                "speed must be from 0.000001 to 1000000 (got {speed}); 2.0 replays the trace twice as fast, 0.5 at half speed"
+            ));
         }
         let start = self.start.map(|d| d.0.0).unwrap_or(0);
         let end = self.end.map(|d| d.0.0).unwrap_or(u64::MAX);

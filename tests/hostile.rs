@@ -1,0 +1,312 @@
+//! Hostile input (issue 14): overflowing sweep ranges, names that would break CSV, values that
+//! would give silently wrong results, and integer errors that must name the key — a clear message
+//! and exit status 2, never a panic, never a corrupt file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const GOOD: &str = r#"name = "hostile"
+[run]
+horizon = "60s"
+[workload]
+arrivals = { kind = "poisson", rate = "5/s" }
+[platform.faas]
+memory = "1024MB"
+[[stage]]
+service = { kind = "lognormal", median = "100ms", p99 = "1s" }
+[[policy]]
+kind = "all-faas"
+"#;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_infersim"))
+}
+
+fn no_panic(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    stderr
+}
+
+/// Writes `text` to DIR/scenario.toml and runs `infersim <args> scenario.toml`.
+fn infersim(dir: &Path, text: &str, args: &[&str]) -> (i32, String) {
+    let path = dir.join("scenario.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = bin()
+        .args(args)
+        .arg(&path)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let err = no_panic(&out);
+    (out.status.code().unwrap_or(-1), err)
+}
+
+/// Asserts `validate` exits 2 naming the file and every needle.
+fn rejects(text: &str, needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = infersim(dir.path(), text, &["validate"]);
+    assert_eq!(code, 2, "expected exit 2, got {code}: {err}");
+    assert!(err.contains("scenario.toml"), "no file in: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{n:?} missing in: {err}");
+    }
+}
+
+#[test]
+fn overflowing_float_ranges_are_rejected_without_a_sweep_directory() {
+    for range in [
+        "{ from = 0.0, to = 1.0, step = 1e-300 }",
+        "{ from = 0.0, to = 1e300, step = 1 }",
+        "{ from = 0.0, to = 1.7e308, step = 1e-308 }",
+    ] {
+        let text = format!("{GOOD}\n[sweep]\n\"run.seed\" = {range}\n");
+        rejects(&text, &["run.seed", "at most 1000000 points"]);
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let (code, err) = infersim(
+            dir.path(),
+            &text,
+            &["sweep", "--no-plots", "--out", out.to_str().unwrap()],
+        );
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("at most 1000000 points"), "{err}");
+        assert!(!out.exists(), "a sweep directory was left behind");
+        assert!(
+            !dir.path().join("reports").exists(),
+            "a sweep directory was left behind"
+        );
+    }
+    // Axes that are each allowed but whose product overflows.
+    let mut text = format!("{GOOD}\n[sweep]\n");
+    for k in [
+        "run.seed",
+        "platform.faas.keep_alive",
+        "run.replications",
+        "platform.faas.memory",
+    ] {
+        text.push_str(&format!(
+            "\"{k}\" = {{ from = 1, to = 1000000, step = 1 }}\n"
+        ));
+    }
+    rejects(&text, &["at most 1000000 are allowed"]);
+}
+
+/// Every CSV in `dir`, read by the `csv` crate (strict: every record has the header's length).
+fn strict_csvs(dir: &Path) -> Vec<(String, Vec<csv::StringRecord>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "csv") {
+            let mut rd = csv::Reader::from_path(&p).unwrap();
+            let n = rd.headers().unwrap().len();
+            let recs: Vec<csv::StringRecord> = rd
+                .records()
+                .map(|r| r.unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+                .collect();
+            assert!(recs.iter().all(|r| r.len() == n), "{}", p.display());
+            out.push((p.file_name().unwrap().to_string_lossy().into_owned(), recs));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+const AWKWARD: &str = r#"name = "awkward"
+[run]
+horizon = "30s"
+replications = 2
+slo = "300ms"
+[workload]
+arrivals = { kind = "poisson", rate = "3/s" }
+[[stage]]
+name = "pre,process"
+service = { kind = "exponential", mean = "50ms" }
+[[stage]]
+name = "say \"infer\""
+service = { kind = "exponential", mean = "100ms" }
+[[policy]]
+kind = "all-faas"
+name = "faas,1769MB"
+[[policy]]
+kind = "vm-fixed"
+vms = 1
+name = "the \"fixed\" one, 1 VM"
+"#;
+
+#[test]
+fn names_with_commas_and_quotes_give_csv_that_a_strict_reader_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let (code, err) = infersim(
+        dir.path(),
+        AWKWARD,
+        &["run", "--no-plots", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    let files = strict_csvs(&out);
+    let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    for f in [
+        "functions.csv",
+        "latency_cdf.csv",
+        "stats.csv",
+        "summary.csv",
+        "timeseries.csv",
+    ] {
+        assert!(names.contains(&f), "{f} missing: {names:?}");
+    }
+    for (file, recs) in &files {
+        let policies: std::collections::BTreeSet<&str> = recs.iter().map(|r| &r[0]).collect();
+        assert_eq!(
+            policies.into_iter().collect::<Vec<_>>(),
+            ["faas,1769MB", "the \"fixed\" one, 1 VM"],
+            "{file}"
+        );
+    }
+    let summary = &files.iter().find(|f| f.0 == "summary.csv").unwrap().1;
+    assert!(
+        summary.iter().any(|r| r[2].contains("pre,process")),
+        "no per-stage metric"
+    );
+    assert!(
+        summary.iter().any(|r| r[2].contains("say \"infer\"")),
+        "no per-stage metric"
+    );
+    // `plot` re-reads these files.
+    let plot = bin().arg("plot").arg(&out).output().unwrap();
+    let err = no_panic(&plot);
+    assert!(plot.status.success(), "plot failed: {err}");
+    assert!(out.join("plots").is_dir());
+
+    // A sweep of the same scenario: results.csv and summary.csv, then `plot` on its directory.
+    let sweep = format!("{AWKWARD}\n[sweep]\n\"workload.arrivals.rate\" = [\"2/s\", \"4/s\"]\n");
+    let sout = dir.path().join("sweep");
+    let (code, err) = infersim(
+        dir.path(),
+        &sweep,
+        &["sweep", "--no-plots", "--out", sout.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    let files = strict_csvs(&sout);
+    assert!(files.iter().any(|f| f.0 == "results.csv"));
+    assert!(files.iter().any(|f| f.0 == "summary.csv"));
+    let plot = bin().arg("plot").arg(&sout).output().unwrap();
+    let err = no_panic(&plot);
+    assert!(plot.status.success(), "plot failed: {err}");
+}
+
+#[test]
+fn names_with_line_breaks_or_control_characters_are_rejected() {
+    for (from, to, key) in [
+        (
+            "name = \"faas,1769MB\"",
+            "name = \"faas\\n1769MB\"",
+            "policy[0].name",
+        ),
+        (
+            "name = \"pre,process\"",
+            "name = \"pre\\tprocess\"",
+            "stage[0].name",
+        ),
+        ("name = \"awkward\"", "name = \"awk\\u0007ward\"", "name"),
+    ] {
+        rejects(
+            &AWKWARD.replace(from, to),
+            &[key, "no line breaks, tabs or other control characters"],
+        );
+    }
+}
+
+#[test]
+fn values_that_would_give_silently_wrong_results_are_rejected() {
+    rejects(
+        &GOOD.replace("horizon = \"60s\"", "horizon = \"60s\"\nslo = \"0s\""),
+        &["run.slo", "slo must be > 0"],
+    );
+    for w in ["inf", "nan", "-1.0", "0.0", "1e308"] {
+        let mix = format!(
+            "service = {{ kind = \"mixture\", components = [ {{ weight = {w}, dist = {{ kind = \"constant\", value = \"1s\" }} }}, {{ weight = 1e308, dist = {{ kind = \"constant\", value = \"2s\" }} }} ] }}"
+        );
+        rejects(
+            &GOOD.replace(
+                "service = { kind = \"lognormal\", median = \"100ms\", p99 = \"1s\" }",
+                &mix,
+            ),
+            &["stage[0].service", "mixture"],
+        );
+    }
+    // A trace slowed down so far that no request falls in the horizon.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("trace.csv"), "t\n0\n100\n200\n300\n").unwrap();
+    for speed in ["1e-300", "1e300", "1e-7"] {
+        let text = GOOD.replace(
+            "arrivals = { kind = \"poisson\", rate = \"5/s\" }",
+            &format!("arrivals = {{ kind = \"trace\", format = \"csv\", path = \"trace.csv\", time_column = \"t\", time_unit = \"ms\", speed = {speed} }}"),
+        );
+        let (code, err) = infersim(dir.path(), &text, &["validate"]);
+        assert_eq!(code, 2, "{speed}: {err}");
+        assert!(
+            err.contains("workload.arrivals")
+                && err.contains("speed must be from 0.000001 to 1000000"),
+            "{err}"
+        );
+    }
+    // `--jobs 0`.
+    for cmd in ["run", "sweep"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let (code, err) = infersim(
+            dir.path(),
+            GOOD,
+            &[
+                cmd,
+                "--jobs",
+                "0",
+                "--no-plots",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("--jobs must be at least 1"), "{err}");
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn integer_errors_name_the_key_and_the_range_in_words() {
+    let hybrid = GOOD.replace(
+        "kind = \"all-faas\"",
+        "kind = \"hybrid\"\nvms = 1\nmax_queue = -1",
+    );
+    rejects(
+        &hybrid,
+        &[
+            "policy[0].max_queue",
+            "`max_queue` must be a whole number from 0 to 4294967295; found -1",
+        ],
+    );
+    rejects(
+        &GOOD.replace("horizon = \"60s\"", "horizon = \"60s\"\nreplications = -3"),
+        &[
+            "run.replications",
+            "a whole number from 0 to 4294967295; found -3",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("trace.csv"), "t\n0\n100\n").unwrap();
+    let text = GOOD.replace(
+        "arrivals = { kind = \"poisson\", rate = \"5/s\" }",
+        "arrivals = { kind = \"trace\", format = \"csv\", path = \"trace.csv\", time_column = \"t\", time_unit = \"ms\", repeat = 1e12 }",
+    );
+    let (code, err) = infersim(dir.path(), &text, &["validate"]);
+    assert_eq!(code, 2, "{err}");
+    for n in [
+        "workload.arrivals.repeat",
+        "a whole number from 0 to 4294967295",
+        "1000000000000",
+    ] {
+        assert!(err.contains(n), "{n:?} missing in: {err}");
+    }
+    assert!(!err.contains("u32"), "{err}");
+}
