@@ -49,12 +49,14 @@ pub(crate) fn uint(v: &Value, name: &str, max: u64, allowed: &str) -> Result<u64
     }
 }
 
-/// A list of exactly `k` distinct expert ids below `experts`.
-pub(crate) fn experts(v: &Value, name: &str, k: usize, experts: usize) -> Result<Vec<u16>, String> {
-    let allowed = format!(
-        "a list of {k} distinct expert ids, whole numbers from 0 to {}",
-        experts - 1
-    );
+/// The items of `v`, a list of exactly `k` `what`s; an error saying what is `allowed` otherwise.
+fn list_of<'a>(
+    v: &'a Value,
+    name: &str,
+    k: usize,
+    what: &str,
+    allowed: &str,
+) -> Result<&'a Vec<Value>, String> {
     let Some(items) = v.as_array() else {
         return Err(format!(
             "field \"{name}\" is {}; allowed: {allowed}",
@@ -63,10 +65,20 @@ pub(crate) fn experts(v: &Value, name: &str, k: usize, experts: usize) -> Result
     };
     if items.len() != k {
         return Err(format!(
-            "field \"{name}\" has {} ids; allowed: {allowed}",
+            "field \"{name}\" has {} {what}; allowed: {allowed}",
             items.len()
         ));
     }
+    Ok(items)
+}
+
+/// A list of exactly `k` distinct expert ids below `experts`.
+pub(crate) fn experts(v: &Value, name: &str, k: usize, experts: usize) -> Result<Vec<u16>, String> {
+    let allowed = format!(
+        "a list of {k} distinct expert ids, whole numbers from 0 to {}",
+        experts - 1
+    );
+    let items = list_of(v, name, k, "ids", &allowed)?;
     let mut out = Vec::with_capacity(k);
     for x in items {
         match x.as_u64() {
@@ -97,18 +109,7 @@ pub(crate) fn experts(v: &Value, name: &str, k: usize, experts: usize) -> Result
 /// A list of exactly `k` gate weights in [0, 1].
 pub(crate) fn gates(v: &Value, name: &str, k: usize) -> Result<Vec<f32>, String> {
     let allowed = format!("a list of {k} numbers from 0 to 1");
-    let Some(items) = v.as_array() else {
-        return Err(format!(
-            "field \"{name}\" is {}; allowed: {allowed}",
-            kind(v)
-        ));
-    };
-    if items.len() != k {
-        return Err(format!(
-            "field \"{name}\" has {} numbers; allowed: {allowed}",
-            items.len()
-        ));
-    }
+    let items = list_of(v, name, k, "numbers", &allowed)?;
     items
         .iter()
         .map(|x| match x.as_f64() {

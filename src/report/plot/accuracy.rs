@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use super::Plot;
-use super::figure::{Line, LineFigure, Marks, Panel, save};
+use super::figure::{Line, LineFigure, Panel, save};
 use crate::coded::accuracy::table::{Adversary, Row, Scheme};
 
 /// One measured point of a figure: its panel (the model), its line and its x.
@@ -284,17 +284,7 @@ fn figure(items: &[Item], x_label: &str, x_log: bool) -> Option<LineFigure> {
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             pts.dedup_by(|a, b| a.0 == b.0);
             drawable |= pts.len() >= 2;
-            lines.push(Line {
-                label: name.to_string(),
-                style,
-                points: pts.iter().map(|p| (p.0, p.1)).collect(),
-                band: pts
-                    .iter()
-                    .filter(|p| p.2.is_finite() && p.3.is_finite())
-                    .map(|p| (p.0, p.2, p.3))
-                    .collect(),
-                marks: Marks::All,
-            });
+            lines.push(Line::with_band(name.to_string(), style, &pts));
         }
         panels.push(Panel {
             title: if models.len() > 1 {

@@ -74,6 +74,24 @@ pub struct Line {
     pub marks: Marks,
 }
 
+impl Line {
+    /// A line with markers through `(x, mean)` and a band through `(x, low, high)` where both
+    /// ends are finite, from points `(x, mean, low, high)` in drawing order.
+    pub fn with_band(label: String, style: usize, pts: &[(f64, f64, f64, f64)]) -> Line {
+        Line {
+            label,
+            style,
+            points: pts.iter().map(|p| (p.0, p.1)).collect(),
+            band: pts
+                .iter()
+                .filter(|p| p.2.is_finite() && p.3.is_finite())
+                .map(|p| (p.0, p.2, p.3))
+                .collect(),
+            marks: Marks::All,
+        }
+    }
+}
+
 /// Where a line's markers go.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum Marks {

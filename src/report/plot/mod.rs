@@ -612,17 +612,7 @@ fn metric_vs_param(
                 continue;
             }
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            lines.push(Line {
-                label: pol.to_string(),
-                style: style_of(pol),
-                points: pts.iter().map(|p| (p.0, p.1)).collect(),
-                band: pts
-                    .iter()
-                    .filter(|p| p.2.is_finite() && p.3.is_finite())
-                    .map(|p| (p.0, p.2, p.3))
-                    .collect(),
-                marks: Marks::All,
-            });
+            lines.push(Line::with_band(pol.to_string(), style_of(pol), &pts));
         }
         panels.push(Panel {
             x_label: String::new(),
