@@ -13,6 +13,7 @@ mod early_exit;
 mod hostile;
 mod moe_cost;
 mod moe_routing;
+mod moe_sim;
 mod plans;
 mod plots;
 mod queueing;

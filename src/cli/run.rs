@@ -97,6 +97,23 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let cdf = latency_cdf_csv(&results);
     write::write_atomic(&dir.join("latency_cdf.csv"), &cdf)
         .with_context(|| format!("cannot write {}", dir.join("latency_cdf.csv").display()))?;
+    let mut extra_files = Vec::new();
+    for (name, bytes) in [
+        (
+            "moe_layers.csv",
+            infersim::report::moe::layers_csv(&sc, &results),
+        ),
+        (
+            "moe_experts.csv",
+            infersim::report::moe::experts_csv(&sc, &results),
+        ),
+    ] {
+        if let Some(bytes) = bytes {
+            write::write_atomic(&dir.join(name), &bytes)
+                .with_context(|| format!("cannot write {}", dir.join(name).display()))?;
+            extra_files.push(name);
+        }
+    }
     let tidy = Tidy::from_results(&results);
     let ts = write::timeseries_csv(&results);
     let plots = if no_plots {
@@ -141,7 +158,10 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
                     "functions.csv",
                     "latency_cdf.csv",
                     "report.md"
-                ],
+                ]
+                .into_iter()
+                .chain(extra_files.iter().copied())
+                .collect::<Vec<_>>(),
                 &plots
             ),
             "results": markdown::groups_json(&tidy),
@@ -164,8 +184,12 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
     );
     println!("mean ± 95% CI half-width over replications\n");
     print!("{}", write::table(&results));
+    let extra: String = extra_files
+        .iter()
+        .map(|f| format!(",{}", f.trim_end_matches(".csv")))
+        .collect();
     println!(
-        "\nwrote {}/{{summary,stats,timeseries,functions,latency_cdf}}.csv, report.md and {} figure{} in {:.2}s",
+        "\nwrote {}/{{summary,stats,timeseries,functions,latency_cdf{extra}}}.csv, report.md and {} figure{} in {:.2}s",
         dir.display(),
         plots.len(),
         plural(plots.len()),

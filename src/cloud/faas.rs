@@ -319,6 +319,10 @@ pub struct Function {
     pub cold_starts: u64,
     /// Σ idle memory × time of its instances, MB·ns.
     pub idle_mb_ns: u128,
+    /// Σ billed ms of its invocations (on demand and on provisioned instances).
+    pub billed_ms: u64,
+    /// Storage GETs and PUTs its tasks made.
+    pub storage_requests: (u64, u64),
     /// Busy instances now.
     pub busy_count: u32,
     tokens: f64,
@@ -508,6 +512,8 @@ impl Faas {
             invocations: 0,
             cold_starts: 0,
             idle_mb_ns: 0,
+            billed_ms: 0,
+            storage_requests: (0, 0),
             busy_count: 0,
             tokens: self.config.scale_burst.unwrap_or(0) as f64,
             tokens_at: SimTime::ZERO,

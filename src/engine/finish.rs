@@ -60,6 +60,60 @@ struct Totals<'a> {
     cold_pct: Vec<f64>,
     /// The error locator's detection rate (coded plans with a measured table), or NaN.
     detected_rate: f64,
+    /// A MoE plan's totals.
+    moe: Option<MoeTotals>,
+}
+
+/// What the MoE metrics are computed from.
+struct MoeTotals {
+    /// Dollars and GB-s of the expert functions (NaN GB-s on the CPU cluster).
+    usd: f64,
+    gb_s: f64,
+    batches: u64,
+    tokens: u32,
+    oom: u64,
+    payload: u64,
+    mae: f64,
+    limit_s: f64,
+}
+
+impl MoeTotals {
+    fn new(sim: &Sim<'_>, m: &crate::plan::moe::Moe) -> Self {
+        let arrivals = sim.arrival_index;
+        let (usd, gb_s) = match m.cluster_price_per_hour() {
+            Some(price) => (
+                price / 3600.0 * m.sum_over_arrivals(arrivals, |b| b.cluster_billed_s) as f64,
+                f64::NAN,
+            ),
+            None => {
+                let mut bill = crate::plan::moe::Bill::default();
+                for (id, f) in sim.faas.functions.iter().enumerate() {
+                    if m.expert_layer(id).is_some() {
+                        bill.mb_ms += f.billed_ms as u128 * f.memory_mb as u128;
+                        bill.invocations += f.invocations;
+                        bill.gets += f.storage_requests.0;
+                        bill.puts += f.storage_requests.1;
+                    }
+                }
+                let p = &sim.sc.prices;
+                let usd = bill.gb_s() * p.gb_s
+                    + bill.invocations as f64 * p.per_request
+                    + bill.gets as f64 * p.get
+                    + bill.puts as f64 * p.put;
+                (usd, bill.gb_s())
+            }
+        };
+        MoeTotals {
+            usd,
+            gb_s,
+            batches: arrivals,
+            tokens: m.batch_tokens(),
+            oom: m.sum_over_arrivals(arrivals, |b| b.oom_failures as u64),
+            payload: m.sum_over_arrivals(arrivals, |b| b.payload_failures as u64),
+            mae: m.prediction_mae().unwrap_or(f64::NAN),
+            limit_s: m.latency_limit_s(),
+        }
+    }
 }
 
 impl Totals<'_> {
@@ -173,6 +227,37 @@ impl Totals<'_> {
                 }
             }
             Metric::ByzantineDetectedRate => self.detected_rate,
+            Metric::MoeCost
+            | Metric::MoeCostPerBatch
+            | Metric::MoeGbS
+            | Metric::TokensPerS
+            | Metric::BatchLatency
+            | Metric::BatchLatencyLimit
+            | Metric::PredictionMae
+            | Metric::OomFailures
+            | Metric::PayloadFailures => {
+                let Some(m) = &self.moe else {
+                    return f64::NAN;
+                };
+                let latency = mean_s(c.latency_sum_ns, c.completed);
+                match slot.metric {
+                    Metric::MoeCost => m.usd,
+                    Metric::MoeCostPerBatch => {
+                        if m.batches == 0 {
+                            f64::NAN
+                        } else {
+                            m.usd / m.batches as f64
+                        }
+                    }
+                    Metric::MoeGbS => m.gb_s,
+                    Metric::TokensPerS => m.tokens as f64 / latency,
+                    Metric::BatchLatency => latency,
+                    Metric::BatchLatencyLimit => m.limit_s,
+                    Metric::PredictionMae => m.mae,
+                    Metric::OomFailures => m.oom as f64,
+                    _ => m.payload as f64,
+                }
+            }
         }
     }
 }
@@ -198,12 +283,16 @@ impl Sim<'_> {
             .faas
             .functions
             .iter()
-            .map(|f| FunctionStats {
+            .enumerate()
+            .map(|(id, f)| FunctionStats {
                 function: f.name.clone(),
                 memory_mb: f.memory_mb,
                 invocations: f.invocations,
                 cold_starts: f.cold_starts,
                 idle_gb_s: f.idle_mb_ns as f64 / 1024.0 / 1e9,
+                billed_gb_s: f.billed_ms as f64 * f.memory_mb as f64 / 1024.0 / 1000.0,
+                storage_requests: f.storage_requests,
+                moe_layer: self.planner.moe_plan().and_then(|m| m.expert_layer(id)),
             })
             .collect();
         let layout = Layout {
@@ -216,6 +305,7 @@ impl Sim<'_> {
                 .collect(),
             several_functions: self.n_classes > 1,
             coded: self.sc.policies.iter().any(|p| p.is_coded()),
+            moe: self.sc.moe.is_some(),
         };
         // Distribution over functions of the cold-start percentage (functions invoked at least
         // once), as in "Serverless in the Wild".
@@ -232,6 +322,8 @@ impl Sim<'_> {
         let (busy, cap) = self.pools.iter().fold((0u128, 0u128), |(b, c), p| {
             (b + p.busy_slots.area(end), c + p.running_slots.area(end))
         });
+        let planner = self.planner;
+        let moe_totals = planner.moe_plan().map(|m| MoeTotals::new(&self, m));
         let totals = Totals {
             c: &self.counters,
             latency: self.rec.latency(),
@@ -252,6 +344,7 @@ impl Sim<'_> {
                 .and_then(|c| c.setup().accuracy)
                 .and_then(|a| a.detected_rate)
                 .unwrap_or(f64::NAN),
+            moe: moe_totals,
         };
         let metrics = layout.assemble(|slot| totals.value(slot));
         let latency = LatencyCounts::from_histogram(totals.latency);
@@ -288,7 +381,7 @@ mod tests {
                 Presence::WithSlo => slo,
                 Presence::MultiStage => stages.len() > 1,
                 Presence::SeveralFunctions => several,
-                Presence::Coded => false,
+                Presence::Coded | Presence::Moe => false,
             };
             if present && !m.per_stage() {
                 expected.push(m.name().to_string());

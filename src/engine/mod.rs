@@ -457,7 +457,8 @@ impl<'a> Sim<'a> {
             });
         }
         let rng = std::mem::replace(&mut self.next_request_rng, self.request_rngs.get(idx + 1));
-        let mut request = Request::new(t, measured, rng, a.class, a.service, idx);
+        let variant = self.planner.arrival_variant(a.class, idx);
+        let mut request = Request::new(t, measured, rng, variant, a.service, idx);
         if self.has_exits {
             request.exit_u = request.rng.random::<f64>();
         }
@@ -805,7 +806,7 @@ impl<'a> Sim<'a> {
         match self.faas.acquire(func, now, &mut self.platform_rng) {
             Acquire::Warm(inst) => {
                 let overhead = self.sc.faas.warm_start.sample(&mut self.platform_rng);
-                self.bill_invocation(inst, exec, plan.memory_mb);
+                self.bill_invocation(func, inst, exec, plan.memory_mb);
                 self.begin(task, Loc::Faas { inst }, now + overhead + exec);
                 true
             }
@@ -823,7 +824,7 @@ impl<'a> Sim<'a> {
                         (cold + exec, billed)
                     }
                 };
-                self.bill_invocation(inst, billed, plan.memory_mb);
+                self.bill_invocation(func, inst, billed, plan.memory_mb);
                 self.begin(task, Loc::Faas { inst }, now + total);
                 true
             }
@@ -832,9 +833,10 @@ impl<'a> Sim<'a> {
     }
 
     #[inline]
-    fn bill_invocation(&mut self, inst: u32, duration: SimDuration, mem: u32) {
+    fn bill_invocation(&mut self, func: u32, inst: u32, duration: SimDuration, mem: u32) {
         self.counters.invocations += 1;
         let ms = billed_ms(duration, self.sc.faas.granularity);
+        self.faas.functions[func as usize].billed_ms += ms;
         if self.faas.instances[inst as usize].provisioned {
             self.ledger.add_pc_invocation(ms, mem);
         } else {
@@ -916,7 +918,12 @@ impl<'a> Sim<'a> {
         t.loc = loc;
         let wait = now.since(t.enqueued);
         let seq = t.seq;
-        self.ledger.storage_gets += t.gets as u64;
+        if t.gets > 0 {
+            self.ledger.storage_gets += t.gets as u64;
+            if let Loc::Faas { .. } = loc {
+                self.faas.functions[t.func as usize].storage_requests.0 += t.gets as u64;
+            }
+        }
         if t.measured {
             self.counters.wait_sum_ns += wait.as_nanos() as u128;
             self.counters.waits += 1;
@@ -936,6 +943,9 @@ impl<'a> Sim<'a> {
         let (loc, state, req, puts, index) = (t.loc, t.state, t.req, t.puts, t.index);
         if puts > 0 {
             self.ledger.storage_puts += puts as u64;
+            if let Loc::Faas { .. } = loc {
+                self.faas.functions[t.func as usize].storage_requests.1 += puts as u64;
+            }
         }
         self.release(loc);
         self.tasks.free(task as usize);
@@ -971,7 +981,10 @@ impl<'a> Sim<'a> {
         });
         let stage = r.stage;
         let exit_u = r.exit_u;
-        match self.planner.after(stage, now, exit_u, &mut r.survival) {
+        match self
+            .planner
+            .after(stage, r.class, now, exit_u, &mut r.survival)
+        {
             Next::Respond { delay, exited } => {
                 if exited && r.measured {
                     self.counters.exits[stage as usize] += 1;
@@ -993,6 +1006,7 @@ impl<'a> Sim<'a> {
                     None => self.start_stage(req),
                 }
             }
+            Next::Fail => self.finish_request(req, false),
         }
     }
 

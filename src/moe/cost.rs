@@ -50,9 +50,11 @@
 //! in the paper's communication experiment.
 //!
 //! # Storage fees
-//! Mode 2: per invoked replica one input object (PUT by the gate, GET by the replica) and one
-//! output object (PUT by the replica, GET by the next function): 2 PUT + 2 GET. Mode 1: n
-//! input and n output objects per replica: 2n PUT + 2n GET. Mode 3: none.
+//! Every invocation GETs its function's parameters (1 GET). Mode 2: per invoked replica one
+//! input object (PUT by the gate, GET by the replica) and one output object (PUT by the
+//! replica, GET by the next function): 2 PUT + 2 GET more. Mode 1: n input and n output
+//! objects per replica: 2n PUT + 2n GET more. Mode 3: none more. The objects' fees are the
+//! expert's (the paper bills experts only), whichever function makes the request.
 //!
 //! # End to end (12d)
 //! `T^head + T^tail + Σ_e (t^lat_e + T^NE_e)` with T^NE_e the next function's compute on the
@@ -269,12 +271,19 @@ pub fn replica_time(
 
 /// Storage objects (each one PUT and one GET) of one replica with `r` tokens.
 #[inline]
-fn objects(mode: Mode, beta: u32, r: u32) -> u64 {
+pub fn objects(mode: Mode, beta: u32, r: u32) -> u64 {
     match mode {
         Mode::Direct => 0,
         Mode::Storage => 2,
         Mode::PipelinedStorage => 2 * (r as u64).div_ceil(beta.clamp(1, r.max(1)) as u64),
     }
+}
+
+/// Memory (12c) a replica of `expert` with `r` tokens needs, bytes: parameters, intermediate
+/// memory and the tokens' inputs and outputs.
+#[inline]
+pub fn needed_bytes(model: &MoeModel, expert: &Expert, r: u32) -> u64 {
+    expert.params + expert.intermediate + r as u64 * (model.d_in + model.d_out)
 }
 
 /// Cost and time of one expert with `d` tokens on `g` replicas of `memory_mb` (whose
@@ -310,7 +319,7 @@ pub(crate) fn expert_cost(
     let (q, rem) = (d / g, d % g);
     let big = q + u32::from(rem > 0);
     let big64 = big as u64;
-    let needed = expert.params + expert.intermediate + big64 * (model.d_in + model.d_out);
+    let needed = needed_bytes(model, expert, big);
     if needed > memory_mb as u64 * BYTES_PER_MB {
         return Err(Violation::Memory(needed));
     }
@@ -345,8 +354,9 @@ pub(crate) fn expert_cost(
     let mb_ms = billed as u128 * memory_mb as u128;
     let objs = n_big as u64 * objects(mode, beta, big) + n_small as u64 * objects(mode, beta, q);
     let requests = g as u64;
+    // Every invocation also GETs the expert's parameters.
     let usd = mb_ms as f64 / 1024.0 / 1000.0 * p.gb_s_price
-        + requests as f64 * p.request_fee
+        + requests as f64 * (p.request_fee + p.s3_get_fee)
         + objs as f64 * (p.s3_put_fee + p.s3_get_fee);
     let ready = match mode {
         Mode::Direct => p.f2f_xfer(big64 * model.d_in) + t_big,
@@ -362,7 +372,7 @@ pub(crate) fn expert_cost(
         mb_ms,
         requests,
         puts: objs,
-        gets: objs,
+        gets: objs + requests,
         usd,
     })
 }
@@ -688,9 +698,10 @@ mod tests {
         let c = one(Mode::Storage, 1, 1);
         assert_eq!(c.replica_time_ns, 1075 * MS);
         // Billed 1,075 ms × 1,024 MB = 1.075 GB-s → $1.075e-5; 1 request $1e-7;
-        // 2 PUT ($1e-5) + 2 GET ($8e-7). Total $2.165e-5.
-        assert_eq!((c.billed_ms, c.puts, c.gets, c.requests), (1075, 2, 2, 1));
-        assert!((c.usd - 2.165e-5).abs() < 1e-15, "{}", c.usd);
+        // 2 PUT ($1e-5) + 2 GET ($8e-7) of the objects, 1 GET of the parameters ($4e-7).
+        // Total $2.205e-5.
+        assert_eq!((c.billed_ms, c.puts, c.gets, c.requests), (1075, 2, 3, 1));
+        assert!((c.usd - 2.205e-5).abs() < 1e-15, "{}", c.usd);
         // Mode 3: T^h + 10·(1,000 B / 2 MB/s = 0.5 ms + 2 ms) = 1,040 ms; ready after the
         // 10,000-byte input payload (5 ms): 1,045 ms. No storage objects.
         let c = one(Mode::Direct, 1, 1);
@@ -699,9 +710,10 @@ mod tests {
             (1040 * MS, 1045 * MS, 0)
         );
         // Mode 1, β = 4: n = 3 blocks of t^blk = 10 ms + max(4 ms + 8 ms, 4 ms) = 22 ms,
-        // then the last upload 10 ms + 4 ms: 1,015 + 66 + 14 = 1,095 ms; 3 + 3 objects.
+        // then the last upload 10 ms + 4 ms: 1,015 + 66 + 14 = 1,095 ms; 3 + 3 objects (and
+        // the parameters' GET).
         let c = one(Mode::PipelinedStorage, 4, 1);
-        assert_eq!((c.replica_time_ns, c.puts, c.gets), (1095 * MS, 6, 6));
+        assert_eq!((c.replica_time_ns, c.puts, c.gets), (1095 * MS, 6, 7));
         // β larger than r: one minibatch of 10 tokens, the same time as mode 2.
         assert_eq!(
             one(Mode::PipelinedStorage, 20, 1).replica_time_ns,
@@ -807,7 +819,7 @@ mod tests {
         // End to end: 35 + 35 + 1,115 + 20 = 1,205 ms.
         assert_eq!((ev.head_ns, ev.tail_ns), (35 * MS, 35 * MS));
         assert_eq!(ev.latency_ns, 1205 * MS);
-        assert!((ev.usd - 2.165e-5).abs() < 1e-15);
+        assert!((ev.usd - 2.205e-5).abs() < 1e-15);
         // Mode 3: ready 1,045 ms + T^load 515 ms = 1,560 ms.
         let ev = evaluate(&m, &p, &counts, &dep(Mode::Direct)).unwrap();
         assert_eq!(ev.layers[0].latency_ns, 1560 * MS);

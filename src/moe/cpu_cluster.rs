@@ -60,11 +60,13 @@ pub struct CpuClusterCost {
     pub usd: f64,
 }
 
-fn per_token_ns(block_law: &super::model::ComputeLaw, p: &Platform, speed: f64) -> u64 {
+/// Per-token time of `block_law` on one cluster core, ns.
+pub(crate) fn per_token_ns(block_law: &super::model::ComputeLaw, p: &Platform, speed: f64) -> u64 {
     SimDuration::from_secs_f64(block_law.one_core(&p.cpu).as_secs_f64() / speed).as_nanos()
 }
 
-fn dense_ns(b: &DenseBlock, tokens: u32, c: &CpuCluster, p: &Platform) -> u64 {
+/// Time of a non-MoE block on `tokens` tokens over all the cluster's cores, ns.
+pub(crate) fn dense_ns(b: &DenseBlock, tokens: u32, c: &CpuCluster, p: &Platform) -> u64 {
     (tokens.div_ceil(c.cores) as u64).saturating_mul(per_token_ns(&b.compute, p, c.core_speedup))
 }
 

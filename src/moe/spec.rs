@@ -46,6 +46,49 @@ pub struct MoeSpec {
     /// Platform overrides.
     #[serde(default)]
     pub platform: PlatformSpec,
+    /// What happens when a batch's real routing exceeds its deployment (default `retry`).
+    pub on_overflow: Option<crate::plan::moe::Overflow>,
+    /// Where the batches' token routing comes from (needed by the MoE policies).
+    pub routing: Option<RoutingSpec>,
+}
+
+/// `[moe.routing]`: the token routing the policies profile, predict and serve.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSpec {
+    /// A routing trace file (relative to the scenario).
+    pub trace: Option<std::path::PathBuf>,
+    /// Its format: `"routing"` (infersim's) or `"mixtral-routing"` (the recorded Mixtral JSONL).
+    pub format: Option<String>,
+    /// Seeded synthetic routing: the generator's parameters, inline or a file of them.
+    pub synthetic: Option<SynthSource>,
+    /// Overrides of the generator's sequences.
+    pub sequences: Option<usize>,
+    /// Overrides of the generator's tokens per sequence.
+    pub tokens_per_sequence: Option<usize>,
+    /// Overrides of the generator's seed.
+    pub seed: Option<u64>,
+    /// Fraction of the tokens (in trace order) that profile Ω; the rest are served (default 0.5).
+    pub profile_fraction: Option<f64>,
+    /// Batches served by a run, from the served part (default: all full batches there).
+    pub test_batches: Option<usize>,
+    /// Batches the BO refinement learns on, from the end of the profiled part (default 4).
+    pub learning_batches: Option<usize>,
+    /// The predictors' features: `"token-id"` or `"previous-layer"` (default: token ids when
+    /// the trace has them).
+    pub features: Option<String>,
+    /// Positions per position bucket (feature f₂; default 16).
+    pub position_bucket: Option<u32>,
+}
+
+/// The synthetic generator's parameters: a table, or a file holding one.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum SynthSource {
+    /// A TOML file of parameters (relative to the scenario).
+    File(std::path::PathBuf),
+    /// The parameters.
+    Inline(Box<crate::moe::routing::synth::SynthParams>),
 }
 
 /// `[moe.platform]`: every key overrides [`presets::aws_lambda_platform`].

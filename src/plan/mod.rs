@@ -16,6 +16,7 @@ pub mod coded;
 pub mod completion;
 pub mod faults;
 pub mod law;
+pub mod moe;
 pub mod staged;
 pub mod task;
 
@@ -66,6 +67,9 @@ impl StageSpec {
 /// What follows a completed stage.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Next {
+    /// The request fails (counted as dropped): a MoE batch whose routing overflowed its
+    /// deployment under `on_overflow = "fail"`.
+    Fail,
     /// Stage `stage` starts, after the hand-off of the output (time, transfer cost), if any.
     Stage {
         /// The next stage.
@@ -93,6 +97,7 @@ pub enum Next {
 pub struct Planner {
     tables: Staged,
     coded: Option<Box<Coded>>,
+    moe: Option<Box<moe::Moe>>,
 }
 
 impl Planner {
@@ -101,6 +106,7 @@ impl Planner {
         Planner {
             tables: Staged::new(sc),
             coded: None,
+            moe: None,
         }
     }
 
@@ -110,6 +116,27 @@ impl Planner {
         Planner {
             tables,
             coded: Some(Box::new(coded)),
+            moe: None,
+        }
+    }
+
+    /// The planner of a MoE deployment serving a run's batches ([`moe::Moe`]).
+    pub fn moe(run: &moe::MoeRun) -> Result<Self, crate::moe::error::MoeError> {
+        let (moe, tables) = moe::Moe::new(run)?;
+        Ok(Planner {
+            tables,
+            coded: None,
+            moe: Some(Box::new(moe)),
+        })
+    }
+
+    /// The variant of the `index`-th arrival of trace class `class`: its class, or for a MoE
+    /// plan the batch it serves.
+    #[inline(always)]
+    pub fn arrival_variant(&self, class: u32, index: u64) -> u32 {
+        match &self.moe {
+            None => class,
+            Some(m) => m.variant(index),
         }
     }
 
@@ -138,10 +165,22 @@ impl Planner {
         self.tables.stage(stage, variant)
     }
 
-    /// What follows stage `stage`, completed at `now` (`exit_u` and `survival`: the
-    /// request's exit draw and survival so far, updated).
+    /// What follows stage `stage` of a request of variant `variant`, completed at `now`
+    /// (`exit_u` and `survival`: the request's exit draw and survival so far, updated).
     #[inline(always)]
-    pub fn after(&self, stage: u16, now: SimTime, exit_u: f64, survival: &mut f64) -> Next {
+    pub fn after(
+        &self,
+        stage: u16,
+        variant: u32,
+        now: SimTime,
+        exit_u: f64,
+        survival: &mut f64,
+    ) -> Next {
+        if let Some(m) = &self.moe
+            && m.fails_after(variant, stage)
+        {
+            return Next::Fail;
+        }
         self.tables.after(stage, now, exit_u, survival)
     }
 
@@ -179,6 +218,11 @@ impl Planner {
     /// The request's input reaches the first stage after this long, at this transfer cost.
     pub fn admission(&self) -> Option<(SimDuration, f64)> {
         self.tables.admission()
+    }
+
+    /// The MoE plan's extras, if this is one.
+    pub fn moe_plan(&self) -> Option<&moe::Moe> {
+        self.moe.as_deref()
     }
 
     /// The coded plan's extras, if this is one.

@@ -187,6 +187,37 @@ impl Staged {
         }
     }
 
+    /// A plan of stages that run in order, with one spec per stage × variant
+    /// (`specs[stage × variants + variant]`), no exits, no hand-offs and no response delay:
+    /// the tables of a planner whose every task time is already computed (e.g. the MoE plan).
+    pub fn sequence(
+        names: Vec<String>,
+        specs: Vec<StageSpec>,
+        variants: usize,
+        functions: Vec<FunctionSpec>,
+    ) -> Self {
+        let n = names.len();
+        assert_eq!(specs.len(), n * variants, "one spec per stage and variant");
+        Staged {
+            after: (0..n)
+                .map(|s| After {
+                    last: s + 1 == n,
+                    exit: ExitModel::default(),
+                    respond: None,
+                    handoff: None,
+                })
+                .collect(),
+            names,
+            n_classes: variants,
+            specs,
+            laws: Vec::new(),
+            functions,
+            rules: Vec::new(),
+            has_exits: false,
+            admission: None,
+        }
+    }
+
     /// Variants (columns of the stage tables): trace classes, or group sizes.
     pub fn variants(&self) -> usize {
         self.n_classes

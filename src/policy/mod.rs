@@ -12,6 +12,7 @@ pub mod baseline;
 pub mod coded;
 pub mod keepalive;
 pub mod libra;
+pub mod moe;
 pub mod profile;
 pub mod serflow;
 
@@ -198,6 +199,8 @@ pub enum PolicyConfig {
     Hybrid(baseline::HybridConfig),
     /// `uncoded`, `replication`, `parm` or `approxifer`.
     Coded(coded::CodedConfig),
+    /// `moe-deploy`, `moe-lambdaml` or `moe-cpu-cluster`.
+    Moe(moe::MoeConfig),
 }
 
 impl PolicyConfig {
@@ -212,6 +215,7 @@ impl PolicyConfig {
             PolicyConfig::HybridHistogram(c) => &c.name,
             PolicyConfig::Hybrid(c) => &c.name,
             PolicyConfig::Coded(c) => &c.name,
+            PolicyConfig::Moe(c) => &c.name,
         }
     }
 
@@ -227,6 +231,7 @@ impl PolicyConfig {
             PolicyConfig::HybridHistogram(_) => "hybrid-histogram",
             PolicyConfig::Hybrid(_) => "hybrid",
             PolicyConfig::Coded(c) => c.kind.name(),
+            PolicyConfig::Moe(c) => c.kind.name(),
         }
     }
 
@@ -250,6 +255,9 @@ impl PolicyConfig {
             PolicySpec::Replication(s) => (&s.name, "replication"),
             PolicySpec::Parm(s) => (&s.name, "parm"),
             PolicySpec::Approxifer(s) => (&s.name, "approxifer"),
+            PolicySpec::MoeDeploy(s) => (&s.name, "moe-deploy"),
+            PolicySpec::MoeLambdaml(s) => (&s.name, "moe-lambdaml"),
+            PolicySpec::MoeCpuCluster(s) => (&s.name, "moe-cpu-cluster"),
         };
         name.clone().unwrap_or_else(|| kind.to_string())
     }
@@ -279,6 +287,19 @@ impl PolicyConfig {
             PolicySpec::Replication(s) => coded_config(name, coded::Kind::Replication, s, cx)?,
             PolicySpec::Parm(s) => coded_config(name, coded::Kind::Parm, s, cx)?,
             PolicySpec::Approxifer(s) => coded_config(name, coded::Kind::Approxifer, s, cx)?,
+            PolicySpec::MoeDeploy(s) => PolicyConfig::Moe(moe::MoeConfig::deploy(name, s, cx)?),
+            PolicySpec::MoeLambdaml(s) => PolicyConfig::Moe(moe::MoeConfig::baseline(
+                name,
+                moe::MoeKind::Lambdaml,
+                s,
+                cx,
+            )?),
+            PolicySpec::MoeCpuCluster(s) => PolicyConfig::Moe(moe::MoeConfig::baseline(
+                name,
+                moe::MoeKind::CpuCluster,
+                s,
+                cx,
+            )?),
         })
     }
 }
@@ -336,6 +357,8 @@ pub struct ConfigContext<'a> {
     pub group_size: Option<u16>,
     /// The scenario's `[coded]` settings (defaults without the table).
     pub coded: &'a coded::settings::CodedSettings,
+    /// The scenario's `[moe]` model and routing, if it has one.
+    pub moe: Option<&'a moe::scenario::MoeScenario>,
 }
 
 impl ConfigContext<'_> {
@@ -404,6 +427,7 @@ pub fn build(config: &PolicyConfig, scenario: &Scenario) -> Box<dyn Policy> {
         )),
         PolicyConfig::Hybrid(c) => Box::new(Hybrid::new(c.clone())),
         PolicyConfig::Coded(c) => Box::new(coded::CodedPolicy::new(c.clone())),
+        PolicyConfig::Moe(c) => Box::new(moe::MoePolicy::new(c.clone())),
     }
 }
 
@@ -427,6 +451,7 @@ pub(crate) mod testing {
             traced_service: traced,
             group_size: None,
             coded: &coded,
+            moe: None,
         };
         PolicyConfig::from_spec(&spec, &cx)
     }

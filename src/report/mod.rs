@@ -5,6 +5,7 @@ pub mod check;
 pub mod latency;
 pub mod markdown;
 pub mod metric;
+pub mod moe;
 pub mod plot;
 pub mod stats;
 pub mod tidy;
@@ -40,6 +41,12 @@ pub struct FunctionStats {
     pub cold_starts: u64,
     /// Idle (wasted) memory time, GB-s.
     pub idle_gb_s: f64,
+    /// Billed GB-s of its invocations.
+    pub billed_gb_s: f64,
+    /// Storage GETs and PUTs of its tasks.
+    pub storage_requests: (u64, u64),
+    /// The MoE layer of an expert function (MoE plans only).
+    pub moe_layer: Option<u16>,
 }
 
 impl RunResult {

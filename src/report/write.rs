@@ -41,7 +41,8 @@ pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn num(x: f64) -> String {
+/// A number as the CSV files write it (empty for NaN).
+pub fn num(x: f64) -> String {
     if x.is_nan() {
         String::new()
     } else {

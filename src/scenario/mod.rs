@@ -18,6 +18,7 @@ use crate::cloud::vm::VmConfig;
 use crate::cloud::{billing::Prices, coldstart_data};
 use crate::kernel::SimDuration;
 use crate::policy::coded::settings::CodedSettings;
+use crate::policy::moe::scenario::MoeScenario;
 use crate::policy::{ConfigContext, PolicyConfig};
 use crate::workload::{ArrivalModel, Dist, DistSpec, ExitModel};
 use spec::{ScaleRateSpec, ScenarioSpec, ThrottleSpec, VmBillingSpec};
@@ -272,6 +273,8 @@ pub struct Scenario {
     pub stages: Vec<Stage>,
     /// The policies, validated (each kind's config, defaults applied).
     pub policies: Vec<PolicyConfig>,
+    /// `[moe]`: the mixture-of-experts model and routing, if the scenario has one.
+    pub moe: Option<std::sync::Arc<MoeScenario>>,
 }
 
 impl Scenario {
@@ -724,10 +727,15 @@ impl Validator<'_> {
 
         let (faas, prices) = self.faas(&s)?;
         let (vm, instance_types) = self.vm(&s)?;
-        let data = self.data(&s)?;
+        let mut data = self.data(&s)?;
         let trace_service = matches!(&arrivals, ArrivalModel::Trace(t) if t.has_service());
         let functions = self.functions(&s)?;
-        let stages = self.stages(&s, &data, trace_service, &instance_types, &functions)?;
+        let moe = self.moe(&s, &faas, &prices, &mut data)?;
+        let stages = if moe.is_some() {
+            Vec::new()
+        } else {
+            self.stages(&s, &data, trace_service, &instance_types, &functions)?
+        };
         let group = self.group(&s, &stages)?;
         if s.policy.is_empty() {
             return Err(self.err("policy", "a scenario needs at least one [[policy]]"));
@@ -750,6 +758,7 @@ impl Validator<'_> {
                 .any(|st| matches!(st.service, StageService::FromTrace)),
             group_size: group.map(|g| g.size),
             coded: &coded,
+            moe: moe.as_deref(),
         };
         let mut names = std::collections::BTreeSet::new();
         let mut policies = Vec::with_capacity(s.policy.len());
@@ -767,6 +776,15 @@ impl Validator<'_> {
                 Some(field) => self.err(&format!("{key}.{field}"), e.message),
                 None => self.err(&key, e.message),
             })?;
+            if moe.is_some() && !matches!(config, PolicyConfig::Moe(_)) {
+                return Err(self.err(
+                    &format!("{key}.kind"),
+                    format!(
+                        "\"{}\" serves a [[stage]] plan; a scenario with [moe] compares the MoE policies \"moe-deploy\", \"moe-lambdaml\" and \"moe-cpu-cluster\"",
+                        config.kind()
+                    ),
+                ));
+            }
             policies.push(config);
         }
         Ok(Scenario {
@@ -787,7 +805,54 @@ impl Validator<'_> {
             group,
             stages,
             policies,
+            moe,
         })
+    }
+
+    /// The `[moe]` table, if any. Its direct transfers use the payload path, which becomes the
+    /// model's function-to-function link (no latency, `f2f_bandwidth`, its payload limit).
+    fn moe(
+        &self,
+        s: &ScenarioSpec,
+        faas: &FaasConfig,
+        prices: &Prices,
+        data: &mut DataConfig,
+    ) -> Result<Option<std::sync::Arc<MoeScenario>>, ScenarioError> {
+        let Some(spec) = &s.moe else {
+            return Ok(None);
+        };
+        if !s.stage.is_empty() {
+            return Err(self.err(
+                "stage",
+                "a scenario with [moe] has the model's plan (head, one stage per MoE layer and its gather, tail); remove the [[stage]] tables",
+            ));
+        }
+        let p = &s.platform.payload;
+        if p.latency.is_some() || p.bandwidth.is_some() || p.limit.is_some() {
+            return Err(self.err(
+                "platform.payload",
+                "in a scenario with [moe] direct transfers use [moe.platform] f2f_bandwidth and payload_limit; remove [platform.payload] latency, bandwidth and limit",
+            ));
+        }
+        if !matches!(faas.warm_start, Dist::Constant(d) if d == SimDuration::ZERO) {
+            return Err(self.err(
+                "platform.faas.warm_start",
+                "in a scenario with [moe] the warm-start time is [moe.platform] warm_start, inside every invocation's time; remove [platform.faas] warm_start",
+            ));
+        }
+        if s.workload.group.is_some() {
+            return Err(self.err(
+                "workload.group",
+                "a MoE request is already a batch of tokens ([moe] batch_tokens); remove `group`",
+            ));
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let sc = MoeScenario::build(spec, dir, prices, faas.granularity)
+            .map_err(|(key, m)| self.err(&key, m))?;
+        data.payload =
+            crate::cloud::storage::Link::free(SimDuration::ZERO, sc.setup.platform.f2f_bandwidth);
+        data.payload_limit = sc.setup.platform.payload_limit;
+        Ok(Some(std::sync::Arc::new(sc)))
     }
 
     fn faas(&self, s: &ScenarioSpec) -> Result<(FaasConfig, Prices), ScenarioError> {

@@ -29,7 +29,9 @@ pub struct ScenarioSpec {
     /// `[[function]]`: functions deployed by name for stages' explicit tasks to run on.
     #[serde(default)]
     pub function: Vec<FunctionDeclSpec>,
-    /// The request plan: one table per stage, in order.
+    /// The request plan: one table per stage, in order (none in a `[moe]` scenario, whose plan
+    /// is the model's).
+    #[serde(default)]
     pub stage: Vec<StageSpec>,
     /// `[exits]`: per-stage exit probabilities from a published table (instead of each
     /// stage's `exit`).
@@ -37,6 +39,9 @@ pub struct ScenarioSpec {
     /// `[coded]`: what the coded policies of the scenario share (worker faults, the master's
     /// coding time, partial groups, the accuracy table).
     pub coded: Option<CodedSpec>,
+    /// `[moe]`: a mixture-of-experts model, its platform and its token routing, served by the
+    /// MoE policies.
+    pub moe: Option<crate::moe::spec::MoeSpec>,
     /// The policies to compare.
     pub policy: Vec<PolicySpec>,
 }
@@ -485,6 +490,39 @@ pub enum PolicySpec {
     /// ApproxIFER (Soleymani et al., AAAI 2022): Berrut-coded queries, decoded from the first
     /// N − S answers.
     Approxifer(CodedPolicySpec),
+    /// MoE (Liu, Wang, Wu, INFOCOM 2025): predict tokens per expert, optimise the deployment,
+    /// optionally refine by Bayesian optimisation.
+    MoeDeploy(MoeDeploySpec),
+    /// MoE baseline after LambdaML: every expert at 3,008 MB, one replica, through storage.
+    MoeLambdaml(MoeBaselineSpec),
+    /// MoE baseline: a 128-core CPU VM running all experts of a layer at once.
+    MoeCpuCluster(MoeBaselineSpec),
+}
+
+/// `kind = "moe-deploy"`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MoeDeploySpec {
+    /// Name in reports (default `moe-deploy`).
+    pub name: Option<String>,
+    /// `"bayes"` (default), `"lina"`, `"oracle"` or `"uniform"`.
+    pub predictor: Option<String>,
+    /// `"exact"` (default), `"ods"`, `"single-mode"` or `"random-mode"`.
+    pub optimizer: Option<String>,
+    /// `"none"` (default) or `"bo"`.
+    pub refine: Option<String>,
+    /// Seed of `random-mode`.
+    pub seed: Option<u64>,
+    /// Settings of the BO refinement.
+    pub bo: Option<toml::Value>,
+}
+
+/// `kind = "moe-lambdaml" | "moe-cpu-cluster"`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MoeBaselineSpec {
+    /// Name in reports (default: the kind).
+    pub name: Option<String>,
 }
 
 /// `kind = "uncoded" | "replication" | "parm" | "approxifer"`.

@@ -28,6 +28,9 @@ use super::Predictor;
 use super::table::{FeatureSet, ProfileTable};
 use crate::moe::routing::{Batch, Shape};
 
+/// The features (f₁, f₂, f₃) of a key of one layer and its counts per expert.
+type Row = ((u32, u32, u32), Vec<f64>);
+
 /// Which posterior.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapKind {
@@ -91,58 +94,79 @@ impl MapPredictor {
     fn build(table: &ProfileTable, kind: MapKind) -> Self {
         let shape = table.shape();
         let e = shape.experts;
+        // n(f, i) per layer, in (f1, f2, f3) order: Ω iterates in key order (features, then
+        // layer, then expert), so each layer's rows come sorted and a feature's experts are
+        // consecutive. Sorted runs then give m(f1, f2) and m(f1) without maps.
+        let mut per_layer: Vec<Vec<Row>> = vec![Vec::new(); shape.layers];
+        for (k, &c) in table.iter() {
+            let f = (k.features.f1, k.features.f2, k.features.f3);
+            let rows = &mut per_layer[k.layer as usize];
+            if rows.last().is_none_or(|(g, _)| *g != f) {
+                rows.push((f, vec![0.0; e]));
+            }
+            rows.last_mut().expect("pushed").1[k.expert as usize] += c as f64;
+        }
         let mut posterior = vec![BTreeMap::new(); shape.layers];
         let mut marginal = vec![Vec::new(); shape.layers];
-        for l in 0..shape.layers {
-            // n(f, i) of this layer, m(f), m(f1, f2), m(f1), m(f3), the f2 values.
-            let mut n: BTreeMap<(u32, u32, u32), Vec<f64>> = BTreeMap::new();
-            for (k, &c) in table.iter().filter(|(k, _)| k.layer as usize == l) {
-                let f = k.features;
-                n.entry((f.f1, f.f2, f.f3)).or_insert_with(|| vec![0.0; e])[k.expert as usize] +=
-                    c as f64;
-            }
+        for (l, n) in per_layer.into_iter().enumerate() {
             if n.is_empty() {
                 continue;
             }
-            let mut m_f = BTreeMap::new();
-            let mut m12: BTreeMap<(u32, u32), f64> = BTreeMap::new();
-            let mut m1: BTreeMap<u32, f64> = BTreeMap::new();
-            let mut m3: BTreeMap<u32, f64> = BTreeMap::new();
+            // m(f) per row; m(f1, f2) and m(f1) per run; m(f3) and the f2 values by lookup.
+            let m_f: Vec<f64> = n.iter().map(|(_, row)| row.iter().sum()).collect();
+            let mut m12 = vec![0.0; n.len()];
+            let mut m1 = vec![0.0; n.len()];
+            let mut m3: std::collections::HashMap<u32, f64> = std::collections::HashMap::new();
+            let mut f2_seen = std::collections::HashSet::new();
             let mut marg = vec![0.0; e];
-            for (&(f1, f2, f3), row) in &n {
-                let s: f64 = row.iter().sum();
-                m_f.insert((f1, f2, f3), s);
-                *m12.entry((f1, f2)).or_default() += s;
-                *m1.entry(f1).or_default() += s;
-                *m3.entry(f3).or_default() += s;
+            let mut total = 0.0;
+            let mut i = 0;
+            while i < n.len() {
+                let f1 = n[i].0.0;
+                let end1 = i + n[i..].iter().take_while(|r| r.0.0 == f1).count();
+                let mut s1 = 0.0;
+                let mut j = i;
+                while j < end1 {
+                    let f2 = n[j].0.1;
+                    let end2 = j + n[j..end1].iter().take_while(|r| r.0.1 == f2).count();
+                    let mut s12 = 0.0;
+                    for &m in &m_f[j..end2] {
+                        s12 += m;
+                        s1 += m;
+                    }
+                    m12[j..end2].iter_mut().for_each(|x| *x = s12);
+                    f2_seen.insert(f2);
+                    j = end2;
+                }
+                m1[i..end1].iter_mut().for_each(|x| *x = s1);
+                total += s1;
+                i = end1;
+            }
+            for ((f, row), &s) in n.iter().zip(&m_f) {
+                *m3.entry(f.2).or_default() += s;
                 for (x, y) in marg.iter_mut().zip(row) {
                     *x += y;
                 }
             }
-            let total: f64 = m1.values().sum();
-            let f2_values = m12
-                .keys()
-                .map(|(_, f2)| *f2)
-                .collect::<std::collections::BTreeSet<_>>()
-                .len() as f64;
-            let prior_f2 = 1.0 / f2_values;
-            let mut post: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
-            for (&(f1, f2, f3), row) in &n {
-                let acc = post.entry(f1).or_insert_with(|| vec![0.0; e]);
-                let mf = m_f[&(f1, f2, f3)];
+            let prior_f2 = 1.0 / f2_seen.len() as f64;
+            let mut post: Vec<(u32, Vec<f64>)> = Vec::new();
+            for (r, ((f, row), &mf)) in n.iter().zip(&m_f).enumerate() {
+                if post.last().is_none_or(|(g, _)| *g != f.0) {
+                    post.push((f.0, vec![0.0; e]));
+                }
+                let acc = &mut post.last_mut().expect("pushed").1;
                 match kind {
                     MapKind::Bayes => {
-                        let p_f3 = m3[&f3] / total;
+                        let p_f3 = m3[&f.2] / total;
                         // P*(f1,f2,f3)/P*(f1,f2) = m(f)/m(f1,f2); P*(f1,f2)/P*(f1) likewise.
-                        let w =
-                            (mf / m12[&(f1, f2)]) * p_f3 * (m12[&(f1, f2)] / m1[&f1]) * prior_f2;
+                        let w = (mf / m12[r]) * p_f3 * (m12[r] / m1[r]) * prior_f2;
                         for (a, c) in acc.iter_mut().zip(row) {
                             *a += (c / mf) * w;
                         }
                     }
                     MapKind::Lina => {
                         for (a, c) in acc.iter_mut().zip(row) {
-                            *a += c / m1[&f1];
+                            *a += c / m1[r];
                         }
                     }
                 }

@@ -54,6 +54,8 @@ pub enum Presence {
     SeveralFunctions,
     /// Runs of a scenario with a coded policy (`uncoded`, `replication`, `parm`, `approxifer`).
     Coded,
+    /// Runs of a scenario with a `[moe]` model (`moe-deploy`, `moe-lambdaml`, `moe-cpu-cluster`).
+    Moe,
 }
 
 macro_rules! catalogue {
@@ -201,6 +203,24 @@ catalogue! {
         "expected accuracy of the answered queries, from the scenario's accuracy table by how each was answered (own worker, decoded, reconstructed, corrupted); empty without a table";
     ByzantineDetectedRate = "byzantine_detected_rate", "fraction", Measured, Coded,
         "fraction of Byzantine workers the error locator finds, from the accuracy table (ApproxIFER with E > 0; empty otherwise)";
+    MoeCost = "moe_cost_usd", "$", WholeRun, Moe,
+        "billed cost of the expert functions of every MoE layer: duration, request fees and the storage requests of their data (the paper's objective); CPU cluster: its hourly price × each batch's wall time, rounded up to a second, at least 60 s (EC2 on-demand billing)";
+    MoeCostPerBatch = "moe_cost_per_batch_usd", "$", WholeRun, Moe,
+        "`moe_cost_usd` per batch served";
+    MoeGbS = "moe_gb_s", "GB-s", WholeRun, Moe,
+        "billed GB-s of the expert functions (GB = 1,024 MB; empty for the CPU cluster)";
+    TokensPerS = "tokens_per_s", "tokens/s", Measured, Moe,
+        "tokens of a batch ÷ mean batch latency (the paper's throughput)";
+    BatchLatency = "batch_latency_s", "s", Measured, Moe,
+        "mean end-to-end latency of a batch through all layers (the paper's T^head + T^tail + Σ(t^lat + T^NE))";
+    BatchLatencyLimit = "batch_latency_limit_s", "s", Simulation, Moe,
+        "the scenario's latency limit T^limit (`[moe] latency_limit`; empty without one)";
+    PredictionMae = "prediction_mae_tokens", "tokens", Simulation, Moe,
+        "mean absolute difference between real and predicted tokens per expert over the served batches (the paper's prediction error; empty for a policy that predicts nothing)";
+    OomFailures = "oom_failures", "count", WholeRun, Moe,
+        "expert invocations that ran out of memory because the real routing gave them more tokens than planned";
+    PayloadFailures = "payload_failures", "count", WholeRun, Moe,
+        "direct-mode payloads (a replica's input or output, or a layer's gather) over the payload limit";
 }
 
 impl Metric {

@@ -121,6 +121,8 @@ pub struct Layout<'a> {
     pub several_functions: bool,
     /// The scenario has a coded policy.
     pub coded: bool,
+    /// The scenario has a `[moe]` model.
+    pub moe: bool,
 }
 
 impl Layout<'_> {
@@ -132,6 +134,7 @@ impl Layout<'_> {
             Presence::MultiStage => self.stages.len() > 1,
             Presence::SeveralFunctions => self.several_functions,
             Presence::Coded => self.coded,
+            Presence::Moe => self.moe,
         }
     }
 
@@ -216,6 +219,7 @@ mod tests {
             stages: vec!["a"],
             several_functions: false,
             coded: false,
+            moe: false,
         };
         let names: Vec<String> = one
             .assemble(|_| 0.0)
@@ -234,6 +238,7 @@ mod tests {
             stages: vec!["a", "b"],
             several_functions: true,
             coded: true,
+            moe: true,
         };
         let slots = all.slots();
         assert_eq!(
