@@ -84,6 +84,32 @@ pub(crate) fn combine(
     for e in (0..fronts.len()).rev() {
         rest[e] = rest[e + 1] + fronts[e][0].lat;
     }
+    // Branch and bound: an incumbent feasible cost (each layer may use its share of the slack
+    // beyond the fastest combination) and, per layer, the cheapest cost of the layers after it
+    // (their cheapest points, latency ignored). A partial whose cost plus that bound exceeds
+    // the incumbent cannot lead to the optimum, so dropping it keeps the result exact.
+    let slack = budget - rest[0];
+    let share = slack / fronts.len().max(1) as u64;
+    let incumbent: f64 = fronts
+        .iter()
+        .map(|f| {
+            let cap = f[0].lat + share;
+            f.iter()
+                .take_while(|p| p.lat <= cap)
+                .last()
+                .map_or(f[0].usd, |p| p.usd)
+        })
+        .sum();
+    let mut cheapest_after = vec![0.0f64; fronts.len() + 1];
+    for e in (0..fronts.len()).rev() {
+        let min = fronts[e]
+            .iter()
+            .map(|p| p.usd)
+            .fold(f64::INFINITY, f64::min);
+        cheapest_after[e] = cheapest_after[e + 1] + min;
+    }
+    // Float sums in another order may differ in the last bits: a relative margin keeps ties.
+    let bound = incumbent * (1.0 + 1e-9) + 1e-12;
     let mut history: Vec<Vec<Partial>> = Vec::with_capacity(fronts.len());
     let mut cur = vec![Partial {
         lat: 0,
@@ -100,6 +126,9 @@ pub(crate) fn combine(
                 let lat = pa.lat + pb.lat;
                 if lat > room {
                     break; // f is sorted by latency
+                }
+                if pa.usd + pb.usd + cheapest_after[e + 1] > bound {
+                    continue;
                 }
                 next.push(Partial {
                     lat,
