@@ -563,9 +563,12 @@ pub fn refine(
         return Err(config(
             &key("learning_batches"),
             &format!(
-                "J = {} learning batches, but {} batches were given",
+                "J = {} learning batches, but {} given",
                 s.learning_batches,
-                batches.len()
+                match batches.len() {
+                    1 => "only 1 batch is".to_string(),
+                    n => format!("{n} batches are"),
+                }
             ),
             "the number of learning batches J must be at most the number of batches given",
         ));
