@@ -280,7 +280,7 @@ fn a_reversed_profile_is_refined_to_a_cheaper_deployment() {
     let l = limit(&model, &p, &batches[0]);
     let s = BoSettings {
         max_iterations: 30,
-        patience: 10,
+        patience: 8,
         ..BoSettings::default()
     };
     let r = run(&model, &p, &omega0, &batches, l, two_modes, &s);
@@ -333,13 +333,13 @@ fn patience_stops_a_converged_run() {
     assert!((3..n - 1).all(|t| !flat(t)));
     // Without a tolerance and with more patience than iterations, all iterations run.
     let s = BoSettings {
-        max_iterations: 6,
-        patience: 6,
+        max_iterations: 4,
+        patience: 4,
         tolerance: 0.0,
         ..BoSettings::default()
     };
     let r = run(&model, &p, &omega0, &batches, l, two_modes, &s);
-    assert_eq!((r.stop, r.history.len()), (Stop::MaxIterations, 6));
+    assert_eq!((r.stop, r.history.len()), (Stop::MaxIterations, 4));
 }
 
 #[test]
@@ -500,8 +500,8 @@ fn same_seed_same_result_on_one_and_two_threads() {
     model.batch_tokens = (BATCH / 2) as u32;
     let l = limit(&model, &p, &batches[0]);
     let s = BoSettings {
-        max_iterations: 6,
-        patience: 6,
+        max_iterations: 4,
+        patience: 4,
         learning_batches: 2,
         seed: 9,
         ..BoSettings::default()
@@ -517,7 +517,7 @@ fn same_seed_same_result_on_one_and_two_threads() {
     assert_eq!(a.history, b.history);
     assert_eq!(a.plan, b.plan);
     assert_eq!(a.table, b.table);
-    assert_eq!(a.history.len(), 6);
+    assert_eq!(a.history.len(), 4);
     // Another seed explores differently.
     let c = run(
         &model,

@@ -58,9 +58,10 @@
 //! - α = 32 tokens per replica: 1.25 % of an expert's even share of a 10,240-token batch over 4
 //!   experts (2,560); fewer tokens barely move memory (32 × 6 KB) or time (≈ 0.1 s).
 //! - ρ = 0.5: ε falls to 1/11 of ε₀ by τ = 20, the paper's ≈ 20 iterations to converge.
-//! - ρ₁ = 0.4, ρ₂ = 0.25, ρ₃ = 0.1 (ρ₁ > ρ₂ > ρ₃, all below ρ): at τ = 20 the first μQ
-//!   dimensions keep 82 % (memory), 55 % (payload) or 27 % (other) of ε₀/(1+ρτ)'s loss back:
-//!   an out-of-memory failure is the costliest misprediction, so its pairs explore longest.
+//! - ρ₁ = 0.4, ρ₂ = 0.25, ρ₃ = 0.1 (ρ₁ > ρ₂ > ρ₃, all below ρ): at τ = 20 the rescaled ε of
+//!   the first μQ dimensions is 82 % (memory), 55 % (payload) or 27 % (other) of ε₀, against
+//!   9 % without a trigger: an out-of-memory failure is the costliest misprediction (a failed
+//!   run and a re-run), so its pairs explore longest.
 //! - λ = 5 iterations, ζ = 0.001: stop once five iterations in a row gain under 0.1 % —
 //!   a quarter of the paper's ≈ 20-iteration run without progress.
 //! - ε₀ = 0.1: about Q/10 = 100 pairs explored in the first proposal, few enough that the
@@ -71,14 +72,16 @@
 //!
 //! # Determinism
 //! Every random draw comes from the seeded portable stream `rng::indexed_stream(seed,
-//! "moe-bo", 0, τ)`; maps are ordered (`BTreeMap`); the learning batches are predicted and the
-//! candidates scored with rayon, collected by index, so results do not depend on the number of
-//! threads. No wall time is recorded.
+//! "moe-bo", 0, τ)`; maps are ordered (`BTreeMap`). Rayon builds the predictors (Ω split into
+//! one part of consecutive layers per thread: a layer's posterior reads only that layer's keys,
+//! so the rows are the same as with one predictor over Ω), predicts the learning batches and
+//! scores the candidates; everything is collected by index, so results do not depend on the
+//! number of threads. No wall time is recorded.
 //!
 //! # Example
 //! ```
 //! use infersim::moe::cost::{Deployment, evaluate};
-//! use infersim::moe::optimize::exact;
+//! use infersim::moe::optimize::{LAMBDAML_MODE, exact, lambdaml};
 //! use infersim::moe::predict::{FeatureSet, ProfileTable};
 //! use infersim::moe::presets::{aws_lambda_platform, gpt2_moe};
 //! use infersim::moe::refine::{BoSettings, refine};
@@ -93,8 +96,12 @@
 //! let (mut model, platform) = (gpt2_moe(), aws_lambda_platform());
 //! model.batch_tokens = 256;
 //! let settings = BoSettings { pairs: 40, max_iterations: 3, ..BoSettings::default() };
+//! // The black box: the closed-form cost on the real counts; a deployment they do not fit is
+//! // billed as LambdaML (every expert at 3,008 MB).
 //! let mut bill = |d: &Deployment, real: &[Vec<u32>]| {
-//!     evaluate(&model, &platform, real, d).map_or(f64::INFINITY, |e| e.usd)
+//!     evaluate(&model, &platform, real, d)
+//!         .or_else(|_| lambdaml(&model, &platform, real, LAMBDAML_MODE).map(|p| p.evaluation))
+//!         .map_or(f64::INFINITY, |e| e.usd)
 //! };
 //! let out = refine(
 //!     &model, &platform, u64::MAX, &omega0, &learn.batches(256), &exact, &mut bill, &settings,
@@ -102,6 +109,7 @@
 //! .unwrap();
 //! assert!(out.history.len() <= 3);
 //! assert!(out.history.windows(2).all(|w| w[1].best_usd <= w[0].best_usd));
+//! assert_eq!(out.history[out.best_iteration].cost_usd, out.history.last().unwrap().best_usd);
 //! ```
 
 mod acquisition;
@@ -445,6 +453,70 @@ fn check_shapes(
     Ok(())
 }
 
+/// Ω split by layer into parts, one MAP predictor per part. The posterior of a layer (eq. 1,
+/// and the marginal of unseen f₁) reads only that layer's keys ([`MapPredictor`]'s docs: P′(f₂)
+/// and P′(f₃) are taken per layer), so each part's predictor gives its layers' rows exactly as
+/// one predictor over Ω would (the unit test `parts_predict_like_one_table` checks it); the
+/// parts are built and queried in parallel.
+struct Parts {
+    tables: Vec<ProfileTable>,
+    /// The part of each layer.
+    of_layer: Vec<usize>,
+}
+
+impl Parts {
+    /// `omega0` in `n` parts (at least 1, at most one per layer) of consecutive layers.
+    fn new(omega0: &ProfileTable, n: usize) -> Self {
+        let layers = omega0.shape().layers;
+        let n = n.clamp(1, layers.max(1));
+        let of_layer: Vec<usize> = (0..layers).map(|l| l * n / layers.max(1)).collect();
+        let mut tables = vec![ProfileTable::empty(omega0.shape(), omega0.feature_set()); n];
+        for (k, &c) in omega0.iter() {
+            // Keys of Ω₀ are valid keys of the same shape.
+            let _ = tables[of_layer[k.layer as usize]].set(*k, c);
+        }
+        Parts { tables, of_layer }
+    }
+
+    /// The predictions of `batches` (batch × layer × expert) with the values `x` written under
+    /// the keys `dims`.
+    fn predict(
+        &self,
+        dims: &[Key],
+        x: &[u64],
+        batches: &[Batch<'_>],
+    ) -> Result<Vec<Vec<Vec<f64>>>, MoeError> {
+        let predictors: Vec<MapPredictor> = (0..self.tables.len())
+            .into_par_iter()
+            .map(|p| {
+                let mut t = self.tables[p].clone();
+                for (k, &v) in dims.iter().zip(x) {
+                    if self.of_layer[k.layer as usize] == p {
+                        t.set(*k, v).map_err(|e| MoeError::Counts(e.0))?;
+                    }
+                }
+                Ok(MapPredictor::bayes(&t))
+            })
+            .collect::<Result<_, MoeError>>()?;
+        let jobs: Vec<(usize, usize)> = (0..batches.len())
+            .flat_map(|j| (0..predictors.len()).map(move |p| (j, p)))
+            .collect();
+        let rows: Vec<Vec<Vec<f64>>> = jobs
+            .par_iter()
+            .map(|&(j, p)| predictors[p].predict(&batches[j]))
+            .collect();
+        Ok((0..batches.len())
+            .map(|j| {
+                self.of_layer
+                    .iter()
+                    .enumerate()
+                    .map(|(l, &p)| rows[j * predictors.len() + p][l].clone())
+                    .collect()
+            })
+            .collect())
+    }
+}
+
 /// Ω₀ with the values `x` written under the dimensions' keys.
 fn write(omega0: &ProfileTable, dims: &[Key], x: &[u64]) -> Result<ProfileTable, MoeError> {
     let mut t = omega0.clone();
@@ -459,8 +531,7 @@ fn write(omega0: &ProfileTable, dims: &[Key], x: &[u64]) -> Result<ProfileTable,
 fn check_plan(
     model: &MoeModel,
     platform: &Platform,
-    omega0: &ProfileTable,
-    learn: &[Batch<'_>],
+    slots: &[Vec<Vec<Slot>>],
     real: &[Vec<Vec<u32>>],
     predicted: &[Vec<Vec<u32>>],
     counts: &[Vec<u32>],
@@ -477,9 +548,8 @@ fn check_plan(
     let mut rho_prime: f64 = 0.0;
     let mut limited = BTreeSet::new();
     let mut added_slots: BTreeSet<(usize, usize)> = BTreeSet::new();
-    let fs = omega0.feature_set();
     let g_max = platform.max_replicas.max(1);
-    for (j, b) in learn.iter().enumerate() {
+    for j in 0..real.len() {
         for (e, layer) in dep0.layers.iter().enumerate() {
             for (i, ch) in layer.experts.iter().enumerate() {
                 let g = ch.replicas.max(1) as u64;
@@ -489,9 +559,7 @@ fn check_plan(
                     continue;
                 }
                 if added_slots.insert((j, e)) {
-                    for t in 0..b.len() {
-                        limited.insert((fs.features(b, t, e), e as u16));
-                    }
+                    limited.extend(slots[j][e].iter().copied());
                 }
                 let x = &model.layers[e].experts[i];
                 let need = x.params + x.intermediate + big_r * (model.d_in + model.d_out);
@@ -588,6 +656,21 @@ pub fn refine(
         ));
     }
     let q = space.len();
+    let fs = omega0.feature_set();
+    let batch_slots: Vec<Vec<Vec<Slot>>> = learn
+        .iter()
+        .map(|b| {
+            (0..omega0.shape().layers)
+                .map(|e| {
+                    let set: BTreeSet<Slot> = (0..b.len())
+                        .map(|t| (fs.features(b, t, e), e as u16))
+                        .collect();
+                    set.into_iter().collect()
+                })
+                .collect()
+        })
+        .collect();
+    let parts = Parts::new(omega0, rayon::current_num_threads());
     let mut x = space.start.clone();
     let mut xs: Vec<Vec<u64>> = Vec::new();
     let mut ys: Vec<f64> = Vec::new();
@@ -596,10 +679,7 @@ pub fn refine(
     let mut best_usd = f64::INFINITY;
     let mut stop = Stop::MaxIterations;
     for tau in 0..s.max_iterations {
-        let table = write(omega0, &space.keys, &x)?;
-        let predictor = MapPredictor::bayes(&table);
-        let per_batch: Vec<Vec<Vec<f64>>> =
-            learn.par_iter().map(|b| predictor.predict(b)).collect();
+        let per_batch = parts.predict(&space.keys, &x, learn)?;
         let mae = real
             .iter()
             .zip(&per_batch)
@@ -621,14 +701,21 @@ pub fn refine(
             }
         }
         let counts = round_counts(&mean, mean_total);
-        let checked = match optimiser(model, platform, &counts, limit_ns) {
+        let mut checked = match optimiser(model, platform, &counts, limit_ns) {
             Ok(plan) => Some(check_plan(
-                model, platform, omega0, learn, &real, &rounded, &counts, plan, s,
+                model,
+                platform,
+                &batch_slots,
+                &real,
+                &rounded,
+                &counts,
+                plan,
+                s,
             )?),
             Err(e) if tau == 0 => return Err(e),
             Err(_) => None,
         };
-        let (cost, cases, rho_prime, limited, added) = match &checked {
+        let (cost, cases, rho_prime, limited, added) = match &mut checked {
             Some(c) => {
                 let mut sum = 0.0;
                 for (j, r) in real.iter().enumerate() {
@@ -647,7 +734,7 @@ pub fn refine(
                     sum / learn.len() as f64,
                     c.cases,
                     c.rho_prime,
-                    c.limited.clone(),
+                    std::mem::take(&mut c.limited),
                     c.added,
                 )
             }
@@ -717,4 +804,40 @@ pub fn refine(
         existing_dimensions: space.existing,
         stop,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::moe::predict::FeatureSet;
+    use crate::moe::routing::Shape;
+    use crate::moe::routing::synth::{SynthParams, generate};
+
+    #[test]
+    fn parts_predict_like_one_table() {
+        let mut p = SynthParams::new(Shape::new(5, 4, 2).unwrap(), 6, 120, 3);
+        (p.vocabulary, p.token_affinity) = (30, 0.5);
+        let trace = generate(&p).unwrap();
+        let (profile, eval) = trace.split_by_sequence(|s| s < 4);
+        let omega =
+            ProfileTable::profile(&profile, FeatureSet::TokenId { position_bucket: 8 }).unwrap();
+        let batches = eval.batches(100);
+        // Some written pairs: one existing key dropped, one raised, one created.
+        let keys = omega.keys();
+        let mut dims = vec![keys[0], keys[keys.len() / 2]];
+        let mut new = keys[1];
+        new.expert = (new.expert + 1) % 4;
+        while omega.get(&new) > 0 {
+            new.features.f2 += 1;
+        }
+        dims.push(new);
+        let x = vec![0, 50, 7];
+        let whole = write(&omega, &dims, &x).unwrap();
+        let one = MapPredictor::bayes(&whole);
+        let expected: Vec<Vec<Vec<f64>>> = batches.iter().map(|b| one.predict(b)).collect();
+        for n in [1, 2, 3, 5, 9] {
+            let got = Parts::new(&omega, n).predict(&dims, &x, &batches).unwrap();
+            assert_eq!(got, expected, "{n} parts");
+        }
+    }
 }
