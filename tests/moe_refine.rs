@@ -223,6 +223,7 @@ fn best_cost_never_rises_and_the_refined_plan_is_no_costlier_than_the_unrefined_
         let l = limit(&model, &p, &batches[0]);
         let s = BoSettings {
             max_iterations: 12,
+            patience: 3,
             ..BoSettings::default()
         };
         let r = run(&model, &p, &omega0, &batches, l, opt, &s);
@@ -280,7 +281,7 @@ fn a_reversed_profile_is_refined_to_a_cheaper_deployment() {
     let l = limit(&model, &p, &batches[0]);
     let s = BoSettings {
         max_iterations: 30,
-        patience: 8,
+        patience: 6,
         ..BoSettings::default()
     };
     let r = run(&model, &p, &omega0, &batches, l, two_modes, &s);
@@ -333,13 +334,13 @@ fn patience_stops_a_converged_run() {
     assert!((3..n - 1).all(|t| !flat(t)));
     // Without a tolerance and with more patience than iterations, all iterations run.
     let s = BoSettings {
-        max_iterations: 4,
-        patience: 4,
+        max_iterations: 3,
+        patience: 3,
         tolerance: 0.0,
         ..BoSettings::default()
     };
     let r = run(&model, &p, &omega0, &batches, l, two_modes, &s);
-    assert_eq!((r.stop, r.history.len()), (Stop::MaxIterations, 4));
+    assert_eq!((r.stop, r.history.len()), (Stop::MaxIterations, 3));
 }
 
 #[test]
@@ -500,8 +501,8 @@ fn same_seed_same_result_on_one_and_two_threads() {
     model.batch_tokens = (BATCH / 2) as u32;
     let l = limit(&model, &p, &batches[0]);
     let s = BoSettings {
-        max_iterations: 4,
-        patience: 4,
+        max_iterations: 3,
+        patience: 3,
         learning_batches: 2,
         seed: 9,
         ..BoSettings::default()
@@ -517,7 +518,7 @@ fn same_seed_same_result_on_one_and_two_threads() {
     assert_eq!(a.history, b.history);
     assert_eq!(a.plan, b.plan);
     assert_eq!(a.table, b.table);
-    assert_eq!(a.history.len(), 4);
+    assert_eq!(a.history.len(), 3);
     // Another seed explores differently.
     let c = run(
         &model,

@@ -403,6 +403,14 @@ pub struct Refined {
     pub stop: Stop,
 }
 
+/// The best iteration so far.
+struct Best {
+    tau: usize,
+    plan: Plan,
+    counts: Vec<Vec<u32>>,
+    x: Vec<u64>,
+}
+
 /// What step 3 did to one plan.
 struct Checked {
     plan: Plan,
@@ -675,7 +683,7 @@ pub fn refine(
     let mut xs: Vec<Vec<u64>> = Vec::new();
     let mut ys: Vec<f64> = Vec::new();
     let mut history: Vec<Iteration> = Vec::new();
-    let mut best: Option<(usize, Plan, Vec<Vec<u32>>, Vec<u64>)> = None;
+    let mut best: Option<Best> = None;
     let mut best_usd = f64::INFINITY;
     let mut stop = Stop::MaxIterations;
     for tau in 0..s.max_iterations {
@@ -745,7 +753,12 @@ pub fn refine(
             && (cost < best_usd || best.is_none())
         {
             best_usd = best_usd.min(cost);
-            best = Some((tau, c.plan, counts, x.clone()));
+            best = Some(Best {
+                tau,
+                plan: c.plan,
+                counts,
+                x: x.clone(),
+            });
         }
         let base = s.epsilon0 / (1.0 + s.decay * tau as f64);
         let eps_existing = (base * (1.0 + rho_prime * tau as f64)).min(1.0);
@@ -776,7 +789,7 @@ pub fn refine(
         if tau + 1 == s.max_iterations {
             break;
         }
-        let incumbent = best.as_ref().map_or(0, |b| b.0);
+        let incumbent = best.as_ref().map_or(0, |b| b.tau);
         let mut r = rng::indexed_stream(s.seed, "moe-bo", 0, tau as u64);
         x = acquisition::propose(
             &Proposal {
@@ -792,8 +805,12 @@ pub fn refine(
             &mut r,
         );
     }
-    let (best_iteration, plan, counts, bx) =
-        best.ok_or_else(|| MoeError::Deployment("the refinement measured no plan".into()))?;
+    let Best {
+        tau: best_iteration,
+        plan,
+        counts,
+        x: bx,
+    } = best.ok_or_else(|| MoeError::Deployment("the refinement measured no plan".into()))?;
     Ok(Refined {
         table: write(omega0, &space.keys, &bx)?,
         plan,
