@@ -1,23 +1,5 @@
-//! The decaying multi-dimensional ε-greedy acquisition of Alg. 2 (step 5).
-//!
-//! 1. **Surrogate.** A [`Gp`] is fitted to the history (the Q values of every measured
-//!    iteration, normalised by the dimensions' ranges [0, hi_q]; the costs c_τ, an iteration
-//!    without a deployment standing in as the worst finite cost plus the spread of the finite
-//!    ones). The kernel is isotropic, chosen by log marginal likelihood from length scales
-//!    ℓ_m × {½, 1, 2, 4} (ℓ_m the median distance between the history's normalised points, 1
-//!    if they coincide) × noise variances {10⁻⁶, 10⁻³, 10⁻²}.
-//! 2. **Greedy candidate (ε-shotgun's exploitation step, De Ath, Everson, Fieldsend & Rahat,
-//!    "ε-shotgun: ε-greedy batch Bayesian optimisation", GECCO 2020; greedy = the surrogate's
-//!    minimum mean, as in their "Greed is good", 2021).** N candidates are drawn around the
-//!    incumbent (the best iteration's values): candidate 0 is the incumbent itself; each other
-//!    candidate moves every dimension with probability min(1, 16/Q) by a normal step of
-//!    standard deviation 0.2·hi_q, rounded and clipped to [0, hi_q]. The candidate of least
-//!    posterior mean is kept (ties: the lower index, so the incumbent wins a flat surrogate).
-//! 3. **Per-dimension ε-greedy.** Dimension q takes the kept candidate's value with
-//!    probability 1 − ε_q; with probability ε_q it explores: an integer drawn uniformly from
-//!    [0, hi_q] — for the first μQ dimensions only if their (features, layer) is in the limited
-//!    range 𝕃_τ (a dimension outside it keeps the candidate's value), for the others always
-//!    (the normal range ℙ, where a value above 0 creates the key).
+//! The decaying multi-dimensional ε-greedy acquisition of Alg. 2 (step 5); the rules are in
+//! the [module docs of `refine`](super) ("Proposal").
 //!
 //! All draws come from one stream per iteration and are made in a fixed order; candidates are
 //! scored in parallel but collected by index, so the proposal does not depend on the number of

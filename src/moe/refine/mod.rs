@@ -39,33 +39,53 @@
 //!    given min(G, g·n_new) replicas (G = the platform's `max_replicas`, 8 in the paper's), the
 //!    largest over the batches, in the deployment that is then measured (and returned): (iii)
 //!    leaves it unchanged. The plan is re-evaluated on the predicted counts after the change.
-//!    **ε:** once per iteration (papers.md §1.6 [INF]), with the largest triggered ρ′,
+//!    **ε:** once per iteration (papers.md §1.6 \[INF\]), with the largest triggered ρ′,
 //!    ε_{1..μQ} ← min(1, (1+ρ′τ)·ε_τ) — slower decay for the badly predicted pairs.
 //! 4. c_τ = the mean over the J batches of the black box on (deployment, real counts of batch
 //!    j). The pairs and c_τ join the history.
-//! 5. Propose the next pairs ([`acquisition`](self) rules: GP-greedy candidate around the
-//!    incumbent, then per dimension ε-greedy exploration; dimensions 1..μQ explore only when
-//!    their (features, layer) is in 𝕃_τ).
+//! 5. Propose the next pairs (below: the surrogate's greedy candidate around the incumbent,
+//!    then per-dimension ε-greedy exploration).
 //! 6. Stop when the best cost so far, min_{t ≤ τ} c_t, has improved by at most ζ (relative to
 //!    its value λ iterations earlier) over the last λ iterations, or after `max_iterations`.
 //!
 //! The result is the best iteration (least c_τ; ties: the earliest): its Ω, its plan (with the
 //! replication of step 3) and the whole history.
 //!
+//! # Proposal (step 5)
+//! 1. **Surrogate.** A [`gp::Gp`] is fitted to the history: the Q values of every iteration,
+//!    normalised by the ranges [0, hi_q], and the costs c_τ (an iteration without a deployment
+//!    stands in as the worst finite cost plus the spread of the finite ones). The kernel is
+//!    isotropic, chosen by log marginal likelihood among length scales ℓ_m × {½, 1, 2, 4}
+//!    (ℓ_m the median distance between the history's normalised points, 1 if they coincide) ×
+//!    noise variances {10⁻⁶, 10⁻³, 10⁻²}.
+//! 2. **Greedy candidate** — the exploitation step of ε-shotgun (De Ath, Everson, Fieldsend &
+//!    Rahat, "ε-shotgun: ε-greedy batch Bayesian optimisation", GECCO 2020), greedy meaning the
+//!    least posterior mean as in their "Greed is good" (ACM TELO 2021). N candidates are drawn
+//!    around the incumbent (the best iteration's values): candidate 0 is the incumbent itself;
+//!    every other one moves each dimension with probability min(1, 16/Q) by a normal step of
+//!    standard deviation 0.2·hi_q, rounded and clipped to [0, hi_q]. The candidate of least
+//!    posterior mean is kept (ties: the lower index, so a flat surrogate keeps the incumbent).
+//! 3. **Per-dimension ε-greedy.** Dimension q keeps the candidate's value with probability
+//!    1 − ε_q; with probability ε_q it explores: an integer drawn uniformly from [0, hi_q] —
+//!    for dimensions 1..μQ only if their (features, layer) is in 𝕃_τ (the limited range; a
+//!    dimension outside it keeps the candidate's value), for the others always (the normal
+//!    range ℙ).
+//!
 //! # Constants the paper does not give ([`BoSettings`] defaults)
 //! - Q = 1000: the paper's.
 //! - μ = 0.5: no reason to favour adjusting existing keys over creating new ones.
 //! - α = 32 tokens per replica: 1.25 % of an expert's even share of a 10,240-token batch over 4
-//!   experts (2,560); fewer tokens barely move memory (32 × 6 KB) or time (≈ 0.1 s).
+//!   experts (2,560); fewer tokens barely move a GPT2-MoE expert's memory (32 × 6 KB) or
+//!   time (≈ 0.14 s at 768 MB).
 //! - ρ = 0.5: ε falls to 1/11 of ε₀ by τ = 20, the paper's ≈ 20 iterations to converge.
 //! - ρ₁ = 0.4, ρ₂ = 0.25, ρ₃ = 0.1 (ρ₁ > ρ₂ > ρ₃, all below ρ): at τ = 20 the rescaled ε of
 //!   the first μQ dimensions is 82 % (memory), 55 % (payload) or 27 % (other) of ε₀, against
 //!   9 % without a trigger: an out-of-memory failure is the costliest misprediction (a failed
 //!   run and a re-run), so its pairs explore longest.
-//! - λ = 5 iterations, ζ = 0.001: stop once five iterations in a row gain under 0.1 % —
-//!   a quarter of the paper's ≈ 20-iteration run without progress.
-//! - ε₀ = 0.1: about Q/10 = 100 pairs explored in the first proposal, few enough that the
-//!   greedy part still decides most values.
+//! - λ = 5 iterations, ζ = 0.001: stop once the best cost has gained at most 0.1 % over five
+//!   iterations — a quarter of the paper's ≈ 20-iteration run without progress.
+//! - ε₀ = 0.1: at most Q/10 = 100 pairs explored in the first proposal, few enough that the
+//!   greedy candidate still decides most values.
 //! - J = 1 learning batch: the paper learns on 10,240 tokens, one batch.
 //! - 50 iterations at most (2.5 × the paper's convergence), N = 256 candidates per proposal
 //!   (cheap next to one optimiser call), seed 0.
