@@ -12,6 +12,7 @@ mod determinism;
 mod early_exit;
 mod hostile;
 mod moe_cost;
+mod moe_refine;
 mod moe_routing;
 mod moe_sim;
 mod plans;

@@ -13,6 +13,7 @@
 //! - [`cost`]: the closed-form cost and latency of a deployment (eqs. 3–11).
 //! - [`optimize`]: the deployment optimisers (exact, ODS = Alg. 1, baselines);
 //!   [`cpu_cluster`]: the CPU-cluster baseline.
+//! - [`refine`]: the Bayesian-optimisation refinement of Ω against a measured cost (Alg. 2).
 //!
 //! ```
 //! use infersim::moe::{optimize, presets};
@@ -32,5 +33,6 @@ pub mod model;
 pub mod optimize;
 pub mod predict;
 pub mod presets;
+pub mod refine;
 pub mod routing;
 pub mod spec;
