@@ -107,6 +107,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             "moe_experts.csv",
             infersim::report::moe::experts_csv(&sc, &results),
         ),
+        ("moe_bo.csv", infersim::report::moe::bo_csv(&sc, &results)),
     ] {
         if let Some(bytes) = bytes {
             write::write_atomic(&dir.join(name), &bytes)

@@ -148,3 +148,35 @@ pub fn experts_csv(sc: &Scenario, r: &ScenarioResults) -> Option<Vec<u8>> {
     }
     Some(out.into_bytes())
 }
+
+/// `moe_bo.csv`: per BO-refined policy × iteration, the mean simulated cost of the learning
+/// batches, the best so far, the mispredictions by case, and the mean ε. `None` without one.
+pub fn bo_csv(sc: &Scenario, r: &ScenarioResults) -> Option<Vec<u8>> {
+    let policies: Vec<_> = moe_policies(sc, r)
+        .into_iter()
+        .filter(|(_, c)| !c.choice.bo_history.is_empty())
+        .collect();
+    if policies.is_empty() {
+        return None;
+    }
+    let mut out = String::from(
+        "policy,iteration,cost_usd,best_usd,memory_cases,payload_cases,other_cases,epsilon_mean\n",
+    );
+    for (_, c) in policies {
+        for it in &c.choice.bo_history {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{}",
+                csv_field(&c.name),
+                it.tau,
+                num(it.cost_usd),
+                num(it.best_usd),
+                it.cases.memory,
+                it.cases.payload,
+                it.cases.other,
+                num(it.mean_epsilon),
+            );
+        }
+    }
+    Some(out.into_bytes())
+}

@@ -11,6 +11,7 @@ use crate::moe::error::MoeError;
 use crate::moe::model::{MoeModel, Platform};
 use crate::moe::optimize::{self, LAMBDAML_MODE, Plan};
 use crate::moe::predict::{self, MapPredictor, Oracle, ProfileTable, Uniform};
+use crate::moe::refine::{BoSettings, Iteration, refine};
 use crate::moe::routing::Batch;
 use crate::policy::ConfigError;
 
@@ -131,10 +132,13 @@ impl Optimizer {
 pub enum Refine {
     /// None: deploy on the prediction.
     None,
+    /// The paper's BO refinement of Ω (Alg. 2, [`crate::moe::refine`]) on the scenario's
+    /// learning batches, with the simulated bill of each learning batch as the black box.
+    Bo(Box<BoSettings>),
 }
 
 impl Refine {
-    /// `refine = "none"` (default).
+    /// `refine = "none" | "bo"` (default none), `bo` its settings.
     pub fn parse(s: Option<&str>, bo: Option<&toml::Value>) -> Result<Self, ConfigError> {
         match s.unwrap_or("none") {
             "none" => {
@@ -146,9 +150,21 @@ impl Refine {
                 }
                 Ok(Refine::None)
             }
+            "bo" => {
+                let settings: BoSettings = match bo {
+                    None => BoSettings::default(),
+                    Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| {
+                        ConfigError::at("bo", e.message().to_string())
+                    })?,
+                };
+                settings
+                    .validate()
+                    .map_err(|e| ConfigError::at("bo", e.to_string()))?;
+                Ok(Refine::Bo(Box::new(settings)))
+            }
             other => Err(ConfigError::at(
                 "refine",
-                format!("\"{other}\"; allowed: \"none\""),
+                format!("\"{other}\"; allowed: \"none\" or \"bo\""),
             )),
         }
     }
@@ -169,6 +185,8 @@ pub struct Choice {
     pub prediction_mae: Option<f64>,
     /// The closed-form cost and latency on the planned counts.
     pub planned: Plan,
+    /// The BO refinement's iterations (`refine = "bo"`).
+    pub bo_history: Vec<Iteration>,
 }
 
 /// Chooses the deployment of a policy of kind `kind` in `sc`.
@@ -190,6 +208,7 @@ pub fn choose(kind: &MoeKind, sc: &MoeScenario) -> Result<Choice, String> {
                 real,
                 prediction_mae: None,
                 planned,
+                bo_history: Vec::new(),
             })
         }
         MoeKind::Deploy {
@@ -208,6 +227,75 @@ pub fn choose(kind: &MoeKind, sc: &MoeScenario) -> Result<Choice, String> {
                 real,
                 prediction_mae: Some(mae),
                 planned,
+                bo_history: Vec::new(),
+            })
+        }
+        MoeKind::Deploy {
+            predictor,
+            optimizer,
+            refine: Refine::Bo(settings),
+        } => {
+            if *predictor != Predictor::Bayes {
+                return Err(
+                    "refine = \"bo\" refines the profiled table of the \"bayes\" predictor; use predictor = \"bayes\"".into(),
+                );
+            }
+            let table = ProfileTable::profile(&sc.profile, sc.features)
+                .map_err(|e| format!("profiling the routing: {}", e.0))?;
+            let learning = sc.learning();
+            let mut settings = (**settings).clone();
+            settings.learning_batches = settings.learning_batches.min(learning.len()).max(1);
+            if learning.is_empty() {
+                return Err("refine = \"bo\" needs learning batches: the profiled part of the routing holds no full batch (raise profile_fraction or the routing's tokens)".into());
+            }
+            let optimise =
+                |m: &MoeModel, p: &Platform, c: &[Vec<u32>], l: u64| optimizer.run(m, p, c, l);
+            // The black box: the simulated bill of the experts for one learning batch, warm
+            // (the planner's bill, which the engine reproduces to the cent with warm functions).
+            let mut black_box = |d: &crate::moe::cost::Deployment, real: &[Vec<u32>]| {
+                let run = crate::plan::moe::MoeRun {
+                    model: m.clone(),
+                    platform: p.clone(),
+                    deployment: d.clone(),
+                    batches: vec![real.to_vec()],
+                    on_overflow: sc.on_overflow,
+                    latency_limit_ns: limit,
+                    prediction_mae: None,
+                    cluster: None,
+                };
+                match crate::plan::moe::Moe::new(&run) {
+                    Ok((moe, _)) => {
+                        let b = &moe.batches()[0];
+                        if b.fails_after.is_some() {
+                            f64::INFINITY
+                        } else {
+                            b.experts.usd(p)
+                        }
+                    }
+                    Err(_) => f64::INFINITY,
+                }
+            };
+            let refined = refine(
+                m,
+                p,
+                limit,
+                &table,
+                &learning,
+                &optimise,
+                &mut black_box,
+                &settings,
+            )
+            .map_err(|e| format!("BO refinement: {e}"))?;
+            let pred = MapPredictor::bayes(&refined.table);
+            let (predicted, mae) = predict_batches(&pred, &test);
+            Ok(Choice {
+                deployment: refined.plan.deployment.clone(),
+                planned_counts: refined.counts.clone(),
+                predicted: Some(predicted),
+                real,
+                prediction_mae: Some(mae),
+                planned: refined.plan.clone(),
+                bo_history: refined.history,
             })
         }
     }
