@@ -609,8 +609,8 @@ fn faded(st: SeriesStyle, faint: bool) -> SeriesStyle {
 }
 
 /// Splits `root` into the plotting part and a legend on the right wide enough for `entries`.
-fn with_legend<'a, DB: DrawingBackend>(
-    root: &'a DrawingArea<DB, Shift>,
+fn with_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
     entries: &[(String, Key)],
     s: Scale,
 ) -> (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>) {
@@ -731,6 +731,13 @@ fn ticks_for<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: Scale, spacin
     ((w / spacing).floor() as usize).clamp(3, 16)
 }
 
+/// A chart on axes `X` and `Y` (linear or logarithmic).
+type Chart<'a, DB, X, Y> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<<X as AsRangedCoord>::CoordDescType, <Y as AsRangedCoord>::CoordDescType>,
+>;
+
 /// A chart in `area` with the standard margins, and room above for a title when `titled` (see
 /// [`panel_title`]).
 fn chart_on<'a, DB: DrawingBackend, X: AsRangedCoord, Y: AsRangedCoord>(
@@ -741,7 +748,7 @@ fn chart_on<'a, DB: DrawingBackend, X: AsRangedCoord, Y: AsRangedCoord>(
     y_area: f64,
     x: X,
     y: Y,
-) -> R<ChartContext<'a, DB, Cartesian2d<X::CoordDescType, Y::CoordDescType>>> {
+) -> R<Chart<'a, DB, X, Y>> {
     ChartBuilder::on(area)
         .margin_top(s.px(if titled { 24.0 } else { 12.0 }))
         .margin_right(s.px(14.0))
@@ -1326,19 +1333,24 @@ fn segments_cross(a: (i32, i32), b: (i32, i32), c: (i32, i32), d: (i32, i32)) ->
     o1 * o2 < 0 && o3 * o4 < 0
 }
 
+/// A line segment in pixels.
+type Segment = ((i32, i32), (i32, i32));
+
+/// A point's label to place: the point (pixels), the text and its size (pixels).
+type PointLabel = ((i32, i32), String, (i32, i32));
+
 /// Labels of points, placed without overlap: each label beside its point if it fits, else
 /// further out with a leader line that crosses no other label, marker or leader and does not
 /// run along a vertical guide line; the most crowded points are labelled first. Returns the
 /// labels drawn: (text, left, bottom) and the leader lines.
-#[allow(clippy::type_complexity)]
 fn place_point_labels(
     placer: &mut LabelPlacer,
-    points: &[((i32, i32), String, (i32, i32))],
+    points: &[PointLabel],
     markers: &[(i32, i32)],
     r: i32,
     guides: &[i32],
     s: Scale,
-) -> (Vec<(usize, i32, i32)>, Vec<((i32, i32), (i32, i32))>) {
+) -> (Vec<(usize, i32, i32)>, Vec<Segment>) {
     let m = s.px(2.0);
     let near = s.px(60.0).pow(2);
     let crowd = |c: (i32, i32)| {
@@ -1349,7 +1361,7 @@ fn place_point_labels(
     };
     let mut order: Vec<usize> = (0..points.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(crowd(points[i].0)));
-    let mut leaders: Vec<((i32, i32), (i32, i32))> = Vec::new();
+    let mut leaders: Vec<Segment> = Vec::new();
     let mut boxes: Vec<(i32, i32, i32, i32)> = Vec::new();
     let mut labels = Vec::new();
     for i in order {
@@ -1483,7 +1495,7 @@ where
         }
     }
     let f = font(s.note());
-    let labels: Vec<((i32, i32), String, (i32, i32))> = groups
+    let labels: Vec<PointLabel> = groups
         .into_iter()
         .map(|(c, names)| {
             let label = names.join(", ");
@@ -1591,11 +1603,15 @@ impl Figure for ThroughputFigure {
 // ---------------------------------------------------------------------------------------------
 // 3. Predicted against real tokens.
 
+/// A panel of predicted against real tokens: the policy, a note (its prediction error) and the
+/// points (real, predicted, expert index), one per layer and expert.
+pub type TokenPanel = (String, String, Vec<(f64, f64, usize)>);
+
 /// Small multiples of predicted against real tokens per expert.
 #[derive(Clone, Debug)]
 pub struct TokensFigure {
-    /// Panels: (policy, its note (the prediction error), points (real, predicted, expert)).
-    pub panels: Vec<(String, String, Vec<(f64, f64, usize)>)>,
+    /// Panels, one per predicting policy.
+    pub panels: Vec<TokenPanel>,
     /// Experts per layer (styles by expert index up to 8, else one style).
     pub experts: usize,
     grid: Grid,
@@ -1612,7 +1628,7 @@ fn tokens(experts: &[ExpertRow], groups: &[Group]) -> Option<(TokensFigure, Stri
         return None;
     }
     let n_experts = experts.iter().map(|r| r.expert + 1).max().unwrap_or(1);
-    let panels: Vec<(String, String, Vec<(f64, f64, usize)>)> = predicting
+    let panels: Vec<TokenPanel> = predicting
         .iter()
         .map(|p| {
             let pts = experts
@@ -1746,18 +1762,22 @@ impl Figure for TokensFigure {
 // ---------------------------------------------------------------------------------------------
 // 4. Bayesian-optimisation convergence.
 
+/// A policy's Bayesian optimisation: its name, style and points (iteration, cost evaluated, best
+/// cost so far), in iteration order.
+pub type BoSeries = (String, usize, Vec<(f64, f64, f64)>);
+
 /// Best cost per iteration per policy, over each iteration's cost.
 #[derive(Clone, Debug)]
 pub struct BoFigure {
-    /// Per policy: (name, style, points (iteration, cost, best)).
-    pub series: Vec<(String, usize, Vec<(f64, f64, f64)>)>,
+    /// One series per policy.
+    pub series: Vec<BoSeries>,
     /// Logarithmic cost axis.
     pub y_log: bool,
 }
 
 fn bo_convergence(bo: &[BoRow], style_of: &dyn Fn(&str) -> usize) -> Option<(BoFigure, String)> {
     let policies = distinct(bo.iter().map(|r| r.policy.as_str()));
-    let series: Vec<(String, usize, Vec<(f64, f64, f64)>)> = policies
+    let series: Vec<BoSeries> = policies
         .iter()
         .map(|p| {
             let mut pts: Vec<(f64, f64, f64)> = bo
@@ -1910,12 +1930,18 @@ impl Figure for BoFigure {
 // ---------------------------------------------------------------------------------------------
 // 5. The deployment per layer.
 
+/// A layer's deployment: the layer, its mode's style index and each expert's (memory in MB,
+/// replicas).
+pub type LayerChoice = (usize, usize, Vec<(u32, u32)>);
+/// A policy's deployment: its name and its layers.
+pub type ChoicePanel = (String, Vec<LayerChoice>);
+
 /// Small multiples of each layer's deployment: expert memory by layer, mode as marker shape,
 /// replicas as marker size.
 #[derive(Clone, Debug)]
 pub struct ChoicesFigure {
-    /// Panels: (policy, per layer (layer, mode style, [(memory, replicas)])).
-    pub panels: Vec<(String, Vec<(usize, usize, Vec<(u32, u32)>)>)>,
+    /// Panels, one per FaaS policy.
+    pub panels: Vec<ChoicePanel>,
     /// Modes present: (style, legend label), in legend order.
     pub modes: Vec<(usize, String)>,
     /// Layers.
@@ -1960,7 +1986,7 @@ fn choices(layers: &[LayerRow]) -> Option<(ChoicesFigure, String)> {
         return None;
     }
     let mut modes: Vec<(usize, String)> = Vec::new();
-    let panels: Vec<(String, Vec<(usize, usize, Vec<(u32, u32)>)>)> = policies
+    let panels: Vec<ChoicePanel> = policies
         .iter()
         .map(|p| {
             let rows = layers
