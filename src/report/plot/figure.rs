@@ -14,9 +14,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::style::{self, FONT, Hatch, Marker, Scale, SeriesStyle};
 use crate::report::write::write_atomic;
 
-type R<T = ()> = Result<T, String>;
+pub(super) type R<T = ()> = Result<T, String>;
 
-fn pe<E: std::fmt::Display>(e: E) -> String {
+pub(super) fn pe<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
@@ -28,9 +28,19 @@ pub trait Figure {
 
 /// Writes `dir/stem.svg` and `dir/stem.png` (twice the resolution), each atomically.
 pub fn save<F: Figure>(fig: &F, dir: &Path, stem: &str) -> R<Vec<PathBuf>> {
+    save_sized(fig, dir, stem, style::SIZE)
+}
+
+/// [`save`] at another size (SVG units; the PNG has twice as many pixels each way), for small
+/// multiples with more rows than [`style::SIZE`] holds legibly.
+pub(super) fn save_sized<F: Figure>(
+    fig: &F,
+    dir: &Path,
+    stem: &str,
+    (w, h): (u32, u32),
+) -> R<Vec<PathBuf>> {
     style::ensure_font();
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let (w, h) = style::SIZE;
     let svg_path = dir.join(format!("{stem}.svg"));
     let mut svg = String::new();
     {
@@ -55,7 +65,7 @@ pub fn save<F: Figure>(fig: &F, dir: &Path, stem: &str) -> R<Vec<PathBuf>> {
     Ok(vec![svg_path, png_path])
 }
 
-fn font(size: f64) -> TextStyle<'static> {
+pub(super) fn font(size: f64) -> TextStyle<'static> {
     TextStyle::from((FONT, size).into_font())
 }
 
@@ -185,7 +195,7 @@ enum Swatch {
 }
 
 /// The width a legend needs, in pixels.
-fn legend_width<DB: DrawingBackend>(
+pub(super) fn legend_width<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     labels: &[&str],
     s: Scale,
@@ -259,7 +269,7 @@ fn line_style(st: SeriesStyle, s: Scale) -> ShapeStyle {
 }
 
 /// A polyline in pixel coordinates, dashed according to the series style.
-fn draw_path<DB: DrawingBackend>(
+pub(super) fn draw_path<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     pts: &[(i32, i32)],
     st: SeriesStyle,
@@ -281,13 +291,23 @@ fn draw_path<DB: DrawingBackend>(
 }
 
 /// A marker centred at a pixel.
-fn draw_marker<DB: DrawingBackend>(
+pub(super) fn draw_marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    at: (i32, i32),
+    st: SeriesStyle,
+    s: Scale,
+) -> R {
+    draw_marker_sized(area, at, st, s, s.px(4.5))
+}
+
+/// A marker of radius `r` pixels centred at a pixel.
+pub(super) fn draw_marker_sized<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     (x, y): (i32, i32),
     st: SeriesStyle,
     s: Scale,
+    r: i32,
 ) -> R {
-    let r = s.px(4.5);
     let fill = st.color.filled();
     let stroke = st.color.stroke_width(s.upx(1.8));
     let res = match st.marker {
@@ -401,7 +421,7 @@ fn draw_hatched<DB: DrawingBackend>(
 
 /// A data range padded by 5 % on each side (or made non-empty), starting at zero when `zero`
 /// and every value is ≥ 0.
-fn pad_range(lo: f64, hi: f64, zero: bool) -> (f64, f64) {
+pub(super) fn pad_range(lo: f64, hi: f64, zero: bool) -> (f64, f64) {
     let (mut lo, hi) = if lo.is_finite() && hi.is_finite() {
         (lo, hi)
     } else {
@@ -418,7 +438,7 @@ fn pad_range(lo: f64, hi: f64, zero: bool) -> (f64, f64) {
     (if zero && lo == 0.0 { 0.0 } else { lo - d }, hi + d)
 }
 
-fn log_range(lo: f64, hi: f64) -> (f64, f64) {
+pub(super) fn log_range(lo: f64, hi: f64) -> (f64, f64) {
     let lo = if lo > 0.0 && lo.is_finite() { lo } else { 1e-3 };
     let hi = if hi > lo && hi.is_finite() {
         hi
@@ -429,7 +449,7 @@ fn log_range(lo: f64, hi: f64) -> (f64, f64) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn mesh<DB: DrawingBackend, X, Y>(
+pub(super) fn mesh<DB: DrawingBackend, X, Y>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
     x_label: &str,
     y_label: &str,
@@ -739,7 +759,8 @@ impl Figure for ScatterFigure {
         // label already placed.
         let (xr, yr) = chart.plotting_area().get_pixel_range();
         let f = font(s.note());
-        let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+        // A margin around the text, so that labels do not touch either.
+        let mut placer = LabelPlacer::new((xr.start, yr.start, xr.end, yr.end), s.px(2.0));
         for (px, note) in notes {
             let (w, h) = root
                 .estimate_text_size(&note, &f)
@@ -752,17 +773,9 @@ impl Figure for ScatterFigure {
                 px.0 - s.px(7.0) - w
             };
             let bottom = px.1 - s.px(7.0);
-            // A margin around the text, so that labels do not touch either.
-            let m = s.px(2.0);
-            let rect = (left - m, bottom - h - m, left + w + m, bottom + m);
-            let inside = left >= xr.start && left + w <= xr.end && bottom - h >= yr.start;
-            let overlaps = placed
-                .iter()
-                .any(|r| rect.0 < r.2 && r.0 < rect.2 && rect.1 < r.3 && r.1 < rect.3);
-            if !inside || overlaps {
+            let Some((left, bottom)) = placer.place((w, h), &[(left, bottom)]) else {
                 continue;
-            }
-            placed.push(rect);
+            };
             root.draw(&Text::new(
                 note,
                 (left, bottom),
@@ -782,8 +795,71 @@ impl Figure for ScatterFigure {
     }
 }
 
+/// Places text labels so that no two overlap: each label takes the first of its candidate
+/// positions whose box (with a margin) lies inside the bounds and overlaps no box already
+/// placed or blocked; a label with no such position is left out.
+pub(super) struct LabelPlacer {
+    /// Bounds (left, top, right, bottom) in pixels.
+    bounds: (i32, i32, i32, i32),
+    /// Margin around each text box, in pixels.
+    margin: i32,
+    /// Boxes taken (left, top, right, bottom), margins included.
+    taken: Vec<(i32, i32, i32, i32)>,
+}
+
+impl LabelPlacer {
+    /// A placer within `bounds` (left, top, right, bottom), with `margin` pixels around texts.
+    pub(super) fn new(bounds: (i32, i32, i32, i32), margin: i32) -> LabelPlacer {
+        LabelPlacer {
+            bounds,
+            margin,
+            taken: Vec::new(),
+        }
+    }
+
+    /// Keeps labels off a box (left, top, right, bottom), e.g. a marker.
+    pub(super) fn block(&mut self, rect: (i32, i32, i32, i32)) {
+        self.taken.push(rect);
+    }
+
+    /// The first candidate (left, bottom) of a text of `size` (w, h) that fits, recorded as
+    /// taken; `None` when none fits.
+    pub(super) fn place(
+        &mut self,
+        size: (i32, i32),
+        candidates: &[(i32, i32)],
+    ) -> Option<(i32, i32)> {
+        self.place_if(size, candidates, |_| true)
+    }
+
+    /// [`LabelPlacer::place`] among the candidates whose box (left, top, right, bottom, margin
+    /// included) `ok` also accepts.
+    pub(super) fn place_if(
+        &mut self,
+        (w, h): (i32, i32),
+        candidates: &[(i32, i32)],
+        ok: impl Fn((i32, i32, i32, i32)) -> bool,
+    ) -> Option<(i32, i32)> {
+        let m = self.margin;
+        let (bl, bt, br, bb) = self.bounds;
+        for &(left, bottom) in candidates {
+            let rect = (left - m, bottom - h - m, left + w + m, bottom + m);
+            let inside = left >= bl && left + w <= br && bottom - h >= bt && bottom <= bb;
+            let overlaps = self
+                .taken
+                .iter()
+                .any(|r| rect.0 < r.2 && r.0 < rect.2 && rect.1 < r.3 && r.1 < rect.3);
+            if inside && !overlaps && ok(rect) {
+                self.taken.push(rect);
+                return Some((left, bottom));
+            }
+        }
+        None
+    }
+}
+
 /// The colour of a frontier line (dark grey: visible on white, apart from the palette).
-const FRONTIER: RGBColor = RGBColor(90, 90, 90);
+pub(super) const FRONTIER: RGBColor = RGBColor(90, 90, 90);
 
 impl Figure for BarFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, s: Scale) -> R {

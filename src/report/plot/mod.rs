@@ -10,13 +10,17 @@
 //!   with 95 % confidence bands;
 //! - `timeseries` (runs): function instances and VMs over time, replication 0;
 //! - `accuracy_vs_k`, `accuracy_vs_s`, `accuracy_vs_e`, `accuracy_vs_sigma` (`infersim accuracy`
-//!   output): see [`accuracy`].
+//!   output): see [`accuracy`];
+//! - `moe_cost_by_layer`, `moe_cost_vs_throughput`, `moe_tokens`, `moe_bo_convergence`,
+//!   `moe_choices` (runs with a `[moe]` table, from `moe_layers.csv`, `moe_experts.csv` and
+//!   `moe_bo.csv` when they exist): see [`moe`].
 //!
 //! Every figure uses the bundled font, the Okabe–Ito palette with a marker, dash or hatch per
 //! series, units on every axis, and a legend beside the plotting area (never over the data).
 
 pub mod accuracy;
 pub mod figure;
+pub mod moe;
 pub mod style;
 
 use std::path::{Path, PathBuf};
@@ -170,6 +174,10 @@ pub fn plot_all(
             "Arrival rate, function instances (busy + idle) and VMs (running) over time, replication 0.".into(),
             files,
         );
+    }
+    // The MoE figures, from the MoE files of a run's directory when they exist.
+    if tidy.points() == 1 {
+        plots.extend(moe::moe_figures(dir, tidy, &style_of)?);
     }
     Ok(plots)
 }
