@@ -3,7 +3,10 @@
 //! planned (the stage tables of the batch) and simulated through the engine on the LambdaML
 //! and the exact deployment. Routing is synthetic, generated once outside the timing.
 //!
-//! Run with `cargo bench --bench moe_sim`.
+//! Mixtral's exact deployment is also simulated with one time-series sample a minute instead
+//! of the default one a second, which separates the events from the sampling.
+//!
+//! Run with `cargo bench --bench moe_sim -- --noplot`.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -14,12 +17,13 @@ use infersim::plan::moe::MoeRun;
 use infersim::policy::PolicyConfig;
 use infersim::scenario::Scenario;
 
-fn scenario(model: &str, layers: usize, experts: usize, top_k: usize) -> Scenario {
+fn scenario(model: &str, layers: usize, experts: usize, top_k: usize, sampling: &str) -> Scenario {
     let text = format!(
         r#"
 name = "bench"
 [run]
 horizon = "1ms"
+{sampling}
 [workload]
 arrivals = {{ kind = "timestamps", times = ["0s"] }}
 [moe]
@@ -52,7 +56,7 @@ fn bench(c: &mut Criterion) {
         ("gpt2_12x4", "gpt2-moe", (12, 4, 1)),
         ("mixtral_32x8", "mixtral-8x7b", (32, 8, 2)),
     ] {
-        let sc = scenario(model, shape.0, shape.1, shape.2);
+        let sc = scenario(model, shape.0, shape.1, shape.2, "");
         for (p, policy) in ["lambdaml", "exact"].iter().enumerate() {
             g.bench_function(format!("simulate_{name}_{policy}_10240tok"), |b| {
                 b.iter(|| infersim::engine::run(black_box(&sc), p, 0).unwrap())
@@ -76,6 +80,12 @@ fn bench(c: &mut Criterion) {
             });
         }
     }
+    // The default time series samples every second of the batch (Mixtral's takes hours of
+    // simulated time); with one sample a minute the run is the events alone.
+    let sc = scenario("mixtral-8x7b", 32, 8, 2, "sample_interval = \"1min\"");
+    g.bench_function("simulate_mixtral_32x8_exact_10240tok_sampled_1min", |b| {
+        b.iter(|| infersim::engine::run(black_box(&sc), 1, 0).unwrap())
+    });
     g.finish();
 }
 

@@ -97,3 +97,80 @@ fn every_policy_sees_the_same_requests() {
         );
     }
 }
+
+/// A GPT2-MoE scenario whose validation runs the Bayesian-optimisation refinement (rayon
+/// evaluates its candidates in parallel) and the random-mode optimiser.
+const MOE: &str = r#"
+name = "det-moe"
+[run]
+horizon = "2h"
+seed = 5
+[workload]
+arrivals = { kind = "constant", rate = "4/h" }
+[moe]
+model = "gpt2-moe"
+batch_tokens = 1024
+latency_limit = "120s"
+[moe.routing]
+test_batches = 4
+learning_batches = 2
+[moe.routing.synthetic]
+seed = 2
+layers = 12
+experts = 4
+top_k = 1
+sequences = 8
+tokens_per_sequence = 1024
+skew = 1.0
+cross_layer = 0.5
+vocabulary = 50257
+token_affinity = 0.6
+[[policy]]
+kind = "moe-deploy"
+name = "bayes-bo"
+refine = "bo"
+bo = { max_iterations = 8, learning_batches = 2, seed = 4 }
+[[policy]]
+kind = "moe-deploy"
+name = "bayes-random-mode"
+optimizer = "random-mode"
+seed = 3
+[[policy]]
+kind = "moe-lambdaml"
+name = "lambdaml"
+"#;
+
+/// summary.csv and the three MoE reports of the MoE scenario, validated and run on `n` threads.
+fn moe_reports_with_threads(n: usize) -> Vec<Vec<u8>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let sc = scenario(MOE);
+        let r = infersim::run_scenario(&sc, None, None).unwrap();
+        let moe = infersim::report::moe::layers_csv(&sc, &r).into_iter();
+        let moe = moe
+            .chain(infersim::report::moe::experts_csv(&sc, &r))
+            .chain(infersim::report::moe::bo_csv(&sc, &r));
+        std::iter::once(summary_csv(&r)).chain(moe).collect()
+    })
+}
+
+#[test]
+fn moe_reports_with_bayesian_optimisation_do_not_depend_on_thread_count() {
+    let one = moe_reports_with_threads(1);
+    assert_eq!(one.len(), 4, "summary, layers, experts and BO reports");
+    let bo = String::from_utf8(one[3].clone()).unwrap();
+    assert!(bo.lines().count() >= 3, "the BO ran iterations:\n{bo}");
+    let two = moe_reports_with_threads(2);
+    for (i, name) in ["summary", "moe_layers", "moe_experts", "moe_bo"]
+        .iter()
+        .enumerate()
+    {
+        assert!(
+            one[i] == two[i],
+            "{name}.csv differs between 1 and 2 threads"
+        );
+    }
+}

@@ -1317,11 +1317,16 @@ impl<'a> Sim<'a> {
         let iv = self.sc.run.sample_interval;
         let arrived = self.arrival_index - self.arrivals_at_last_sample;
         self.arrivals_at_last_sample = self.arrival_index;
-        let (mut fb, mut fi) = (0, 0);
-        for f in &self.faas.functions {
-            fb += f.busy_count;
-            fi += f.idle_count;
-        }
+        // Every live instance is busy (counted in `in_use`) or idle: the account-wide counters
+        // give the sums over functions without a loop over them.
+        let (fb, fi) = (self.faas.in_use, self.faas.alive - self.faas.in_use);
+        debug_assert_eq!(
+            (fb, fi),
+            self.faas
+                .functions
+                .iter()
+                .fold((0, 0), |(b, i), f| (b + f.busy_count, i + f.idle_count))
+        );
         let mut s = Sample {
             time_s: now.as_secs_f64(),
             arrival_rate_rps: if now == SimTime::ZERO {

@@ -286,15 +286,20 @@ pub fn choose(kind: &MoeKind, sc: &MoeScenario) -> Result<Choice, String> {
                 &settings,
             )
             .map_err(|e| format!("BO refinement: {e}"))?;
+            // The refined table is a predictor like the profiled one: the served deployment is
+            // planned on its prediction of the served batches, as without refinement (the BO's
+            // own best plan fits its learning batches, not the batches served).
             let pred = MapPredictor::bayes(&refined.table);
             let (predicted, mae) = predict_batches(&pred, &test);
+            let counts = round_to_total(&predicted, total);
+            let planned = optimizer.run(m, p, &counts, limit).map_err(infeasible)?;
             Ok(Choice {
-                deployment: refined.plan.deployment.clone(),
-                planned_counts: refined.counts.clone(),
+                deployment: planned.deployment.clone(),
+                planned_counts: counts,
                 predicted: Some(predicted),
                 real,
                 prediction_mae: Some(mae),
-                planned: refined.plan.clone(),
+                planned,
                 bo_history: refined.history,
             })
         }

@@ -111,13 +111,15 @@ pub struct SeriesStyle {
     pub dash: Option<(u32, u32)>,
 }
 
-/// The style of series `i` (colours, markers and dashes cycle independently, so 8 × 4 series
-/// have distinct combinations).
+/// The style of series `i`: colours cycle every 8 series, markers and dashes shift by one at
+/// each cycle, so series 8 differs from series 0 in its marker as well as its dash, and 8 × 4
+/// series have distinct combinations.
 pub fn series(i: usize) -> SeriesStyle {
+    let cycle = i / PALETTE.len();
     SeriesStyle {
         color: PALETTE[i % PALETTE.len()],
-        marker: MARKERS[i % MARKERS.len()],
-        dash: DASHES[(i + i / PALETTE.len()) % DASHES.len()],
+        marker: MARKERS[(i + cycle) % MARKERS.len()],
+        dash: DASHES[(i + cycle) % DASHES.len()],
     }
 }
 
@@ -198,6 +200,19 @@ mod tests {
             for j in 0..i {
                 let (a, b) = (series(i), series(j));
                 assert!(a.color != b.color && a.marker != b.marker);
+            }
+        }
+    }
+
+    #[test]
+    fn points_of_many_series_differ_in_colour_or_marker() {
+        for i in 0..64 {
+            for j in 0..i {
+                let (a, b) = (series(i), series(j));
+                assert!(
+                    a.color != b.color || a.marker != b.marker,
+                    "series {i} and {j}"
+                );
             }
         }
     }
