@@ -51,10 +51,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        // Every error is bad input (a file, a value, a directory): exit 2 with its message.
+        // A run that failed while running (its outputs could not be written) exits 3; every
+        // other error is bad input (a file, a value, a directory): exit 2 with its message.
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            if e.downcast_ref::<cli::common::RunFailure>().is_some() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

@@ -68,6 +68,12 @@ pub fn parse_duration(s: &str) -> Result<SimDuration, String> {
             "the duration \"{s}\" is negative; durations must be ≥ 0"
         ));
     }
+    // Simulated time is integer nanoseconds in 64 bits: about 584 years.
+    if !(num * scale).is_finite() || num * scale >= u64::MAX as f64 / 1e9 {
+        return Err(format!(
+            "the duration \"{s}\" is longer than a simulation can represent (time is counted in nanoseconds, up to about 584 years)"
+        ));
+    }
     Ok(SimDuration::from_secs_f64(num * scale))
 }
 

@@ -310,3 +310,194 @@ fn integer_errors_name_the_key_and_the_range_in_words() {
     }
     assert!(!err.contains("u32"), "{err}");
 }
+
+/// `GOOD` with `from` replaced by `to` (which must occur).
+fn good_with(from: &str, to: &str) -> String {
+    assert!(GOOD.contains(from), "{from}");
+    GOOD.replace(from, to)
+}
+
+const POLICY: &str = "[[policy]]\nkind = \"all-faas\"\n";
+
+#[test]
+fn quantities_that_would_exhaust_memory_or_time_are_rejected_naming_the_key_and_limit() {
+    let rate = "arrivals = { kind = \"poisson\", rate = \"5/s\" }";
+    let horizon = "horizon = \"60s\"";
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            good_with(horizon, "horizon = \"100000000000000000000s\""),
+            vec!["run.horizon", "584 years"],
+        ),
+        (
+            good_with(horizon, "horizon = \"10000000000s\""),
+            vec![
+                "workload.arrivals",
+                "5.0e10 requests",
+                "100,000,000",
+                "requests =",
+            ],
+        ),
+        (
+            good_with(
+                rate,
+                "arrivals = { kind = \"poisson\", rate = \"1000000000/s\" }",
+            ),
+            vec![
+                "workload.arrivals",
+                "6.0e10 requests",
+                "[run.limits] requests",
+            ],
+        ),
+        (
+            good_with(horizon, "horizon = \"60s\"\nsample_interval = \"1ns\""),
+            vec![
+                "run.sample_interval",
+                "time-series samples",
+                "[run.limits] samples",
+            ],
+        ),
+        (
+            good_with(
+                POLICY,
+                "[[policy]]\nkind = \"vm-autoscale\"\ninterval = \"1ns\"\n",
+            ),
+            vec!["policy[0].interval", "fires 6.0e10 times", "timer_events"],
+        ),
+        (
+            good_with(
+                POLICY,
+                "[[policy]]\nkind = \"libra\"\nepoch = \"1ns\"\ncapacity_per_vm = 10.0\n",
+            ),
+            vec!["policy[0].epoch", "timer_events"],
+        ),
+        (
+            good_with(
+                POLICY,
+                "[[policy]]\nkind = \"libra\"\nmax = 0\ncapacity_per_vm = 10.0\n",
+            ),
+            vec!["policy[0].max", "never be served", "all-faas"],
+        ),
+        (
+            good_with(
+                "memory = \"1024MB\"",
+                "memory = \"1024MB\"\nprovisioned_concurrency = 1000000000",
+            ),
+            vec![
+                "platform.faas.provisioned_concurrency",
+                "1,000,000",
+                "instances",
+            ],
+        ),
+        (
+            good_with(
+                "memory = \"1024MB\"",
+                "memory = \"1024MB\"\nconcurrency_limit = 1\non_throttle = { kind = \"retry\", delay = \"0s\", max_attempts = 1000000000 }",
+            ),
+            vec!["on_throttle.max_attempts", "1,000", "retries"],
+        ),
+        (
+            good_with(
+                "memory = \"1024MB\"",
+                "memory = \"1024MB\"\nconcurrency_limit = 1\non_throttle = { kind = \"retry\", delay = \"0s\", max_attempts = 5 }",
+            ),
+            vec!["on_throttle.delay", "same instant"],
+        ),
+        (
+            good_with("[[stage]]\n", "[[stage]]\ntasks = 1000000000\n"),
+            vec!["stage[0].tasks", "instances"],
+        ),
+        (
+            good_with(horizon, "horizon = \"60s\"\nlimits = { requests = 0 }"),
+            vec!["run.limits.requests", "≥ 1"],
+        ),
+    ];
+    for (text, needles) in &cases {
+        rejects(text, needles);
+    }
+}
+
+#[test]
+fn a_raised_limit_admits_what_the_default_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let fast = good_with(
+        "horizon = \"60s\"",
+        "horizon = \"1s\"\nsample_interval = \"100ns\"",
+    );
+    let (code, err) = infersim(dir.path(), &fast, &["validate"]);
+    assert_eq!(code, 2, "{err}");
+    let raised = fast.replace(
+        "sample_interval = \"100ns\"",
+        "sample_interval = \"100ns\"\nlimits = { samples = 20000000 }",
+    );
+    let (code, err) = infersim(dir.path(), &raised, &["validate"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// summary.csv of DIR as (metric → value) for its single policy and replication.
+fn summary(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut r = csv::Reader::from_path(dir.join("summary.csv")).unwrap();
+    r.records()
+        .map(|x| x.unwrap())
+        .map(|x| (x[2].to_string(), x[3].to_string()))
+        .collect()
+}
+
+#[test]
+fn requests_that_outlast_the_drain_limit_are_counted_unfinished_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = good_with(
+        "service = { kind = \"lognormal\", median = \"100ms\", p99 = \"1s\" }",
+        "service = { kind = \"constant\", value = \"1000000s\" }",
+    )
+    .replace(
+        "horizon = \"60s\"",
+        "horizon = \"60s\"\nlimits = { drain = \"2h\" }",
+    );
+    let (code, err) = infersim(dir.path(), &text, &["run", "--no-plots", "--out", "out"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: policy \"all-faas\"") && err.contains("`unfinished`"),
+        "{err}"
+    );
+    let s = summary(&dir.path().join("out"));
+    let n = |k: &str| s[k].parse::<f64>().unwrap();
+    assert!(n("requests") > 200.0, "{s:?}");
+    assert_eq!(n("completed"), 0.0);
+    assert_eq!(n("unfinished"), n("requests") - n("dropped"));
+    // The run stopped at horizon + drain, not at the 10⁶ s completions.
+    assert_eq!(n("end_time_s"), 60.0 + 7200.0);
+    // A run whose requests all finish has none unfinished, and conserves its requests.
+    let (code, err) = infersim(dir.path(), GOOD, &["run", "--no-plots", "--out", "ok"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let s = summary(&dir.path().join("ok"));
+    let n = |k: &str| s[k].parse::<f64>().unwrap();
+    assert_eq!(n("unfinished"), 0.0);
+    assert_eq!(n("requests"), n("completed") + n("dropped"));
+}
+
+#[test]
+fn exit_codes_tell_bad_input_from_a_run_that_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a-file"), "not a directory").unwrap();
+    // --out naming a file is bad input (2), caught before the run.
+    let (code, err) = infersim(dir.path(), GOOD, &["run", "--no-plots", "--out", "a-file"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("a file, not a directory"), "{err}");
+    // A report that cannot be written while running (below a file) is a run failure (3).
+    let (code, err) = infersim(
+        dir.path(),
+        GOOD,
+        &["run", "--no-plots", "--out", "a-file/reports"],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("cannot write") && err.contains("summary.csv"),
+        "{err}"
+    );
+    // Too many worker threads: one message, exit 2, no thread is started.
+    let (code, err) = infersim(dir.path(), GOOD, &["run", "--jobs", "100000"]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.matches("--jobs").count(), 1, "{err}");
+    assert!(err.contains("at most 1024"), "{err}");
+}

@@ -17,6 +17,7 @@ mod moe_routing;
 mod moe_sim;
 mod plans;
 mod plots;
+mod properties;
 mod queueing;
 mod seam;
 mod sweep;

@@ -21,15 +21,48 @@ impl std::fmt::Display for UsageError {
 }
 impl std::error::Error for UsageError {}
 
+/// An error that exits with status 3: a run that failed while running (its outputs could not
+/// be written, or a guard stopped it), not bad input.
+#[derive(Debug)]
+pub struct RunFailure(pub String);
+impl std::fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for RunFailure {}
+
+/// Fails with a usage error when `out` exists and is not a directory.
+pub fn out_dir_usable(out: &Path) -> anyhow::Result<()> {
+    if out.exists() && !out.is_dir() {
+        return Err(UsageError(format!(
+            "--out {}: that is a file, not a directory; give a directory for the reports (it is created if missing)",
+            out.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// The plural ending of a count: "" for 1, "s" otherwise.
 pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// The most worker threads `--jobs` may ask for.
+pub const MAX_JOBS: usize = 1024;
+
 /// The worker threads (`--jobs`; all cores by default).
 pub fn pool(jobs: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
     if jobs == Some(0) {
         return Err(UsageError("--jobs must be at least 1".into()).into());
+    }
+    if let Some(n) = jobs.filter(|&n| n > MAX_JOBS) {
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        return Err(UsageError(format!(
+            "--jobs {n}: at most {MAX_JOBS} worker threads (this machine has {cores} cores; more threads than cores do not make a run faster)"
+        ))
+        .into());
     }
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.unwrap_or(0))
@@ -37,10 +70,10 @@ pub fn pool(jobs: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
         .context("cannot start the worker threads")
 }
 
-/// Writes a file atomically; a failure is bad input (exit 2) naming the file.
+/// Writes a file atomically; a failure is a run failure (exit 3) naming the file.
 pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     write::write_atomic(path, bytes)
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())).into())
+        .map_err(|e| RunFailure(format!("cannot write {}: {e}", path.display())).into())
 }
 
 /// The files of an output directory, for `--json`.

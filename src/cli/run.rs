@@ -3,8 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use infersim::report::latency::latency_cdf_csv;
 use infersim::report::markdown::{self, Meta};
 use infersim::report::plot;
@@ -12,7 +10,7 @@ use infersim::report::tidy::Tidy;
 use infersim::report::write;
 use infersim::sweep;
 
-use super::common::{UsageError, files, plural, pool, write_file};
+use super::common::{UsageError, files, out_dir_usable, plural, pool, write_file};
 
 // The subcommand's about text is the doc comment of its variant in `main.rs`.
 #[derive(clap::Args)]
@@ -76,27 +74,26 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             ))
         })?),
     };
+    if let Some(out) = &out {
+        out_dir_usable(out)?;
+    }
     let pool = pool(jobs)?;
     let started = std::time::Instant::now();
     let results = pool
         .install(|| infersim::run_scenario(&sc, policy_index, replications))
         .map_err(|e| UsageError(e.to_string()))?;
     let elapsed = started.elapsed();
+    warn_unfinished(&sc, &results);
     let dir = out.unwrap_or_else(|| Path::new("reports").join(&sc.name));
-    write::write_atomic(&dir.join("summary.csv"), &write::summary_csv(&results))
-        .with_context(|| format!("cannot write {}", dir.join("summary.csv").display()))?;
-    write::write_atomic(&dir.join("stats.csv"), &write::stats_csv(&results))
-        .with_context(|| format!("cannot write {}", dir.join("stats.csv").display()))?;
-    write::write_atomic(
+    write_file(&dir.join("summary.csv"), &write::summary_csv(&results))?;
+    write_file(&dir.join("stats.csv"), &write::stats_csv(&results))?;
+    write_file(
         &dir.join("timeseries.csv"),
         &write::timeseries_csv(&results),
-    )
-    .with_context(|| format!("cannot write {}", dir.join("timeseries.csv").display()))?;
-    write::write_atomic(&dir.join("functions.csv"), &write::functions_csv(&results))
-        .with_context(|| format!("cannot write {}", dir.join("functions.csv").display()))?;
+    )?;
+    write_file(&dir.join("functions.csv"), &write::functions_csv(&results))?;
     let cdf = latency_cdf_csv(&results);
-    write::write_atomic(&dir.join("latency_cdf.csv"), &cdf)
-        .with_context(|| format!("cannot write {}", dir.join("latency_cdf.csv").display()))?;
+    write_file(&dir.join("latency_cdf.csv"), &cdf)?;
     let mut extra_files = Vec::new();
     for (name, bytes) in [
         (
@@ -110,8 +107,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         ("moe_bo.csv", infersim::report::moe::bo_csv(&sc, &results)),
     ] {
         if let Some(bytes) = bytes {
-            write::write_atomic(&dir.join(name), &bytes)
-                .with_context(|| format!("cannot write {}", dir.join(name).display()))?;
+            write_file(&dir.join(name), &bytes)?;
             extra_files.push(name);
         }
     }
@@ -197,4 +193,24 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         elapsed.as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Warns about runs that stopped at the drain limit with requests still in flight.
+pub fn warn_unfinished(
+    sc: &infersim::scenario::Scenario,
+    results: &infersim::report::ScenarioResults,
+) {
+    for (policy, runs) in results.policies.iter().zip(&results.results) {
+        let n: f64 = runs
+            .iter()
+            .filter_map(|r| r.get(infersim::report::Metric::Unfinished))
+            .sum();
+        if n > 0.0 {
+            eprintln!(
+                "warning: policy \"{policy}\": {n} request{} still in flight {} after the horizon, when the run stopped (the drain limit, `[run.limits] drain`); they are counted in `unfinished`, not in the latency metrics",
+                plural(n as usize),
+                sc.run.limits.drain
+            );
+        }
+    }
 }

@@ -79,6 +79,6 @@ pub enum Event {
     Tick,
     /// A time-series sample.
     Sample,
-    /// Start (0) and end (1) of the measurement window.
+    /// Start (0) and end (1) of the measurement window; the drain limit (2).
     Mark(u8),
 }

@@ -125,6 +125,7 @@ impl Totals<'_> {
             Metric::Requests => c.requests as f64,
             Metric::Completed => c.completed as f64,
             Metric::Dropped => c.dropped as f64,
+            Metric::Unfinished => c.requests.saturating_sub(c.completed + c.dropped) as f64,
             Metric::ColdStarts => c.cold_starts as f64,
             Metric::Invocations => c.invocations as f64,
             Metric::ColdStartRate => ratio(c.cold_starts, c.invocations, 0.0),

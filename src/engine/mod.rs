@@ -171,6 +171,10 @@ struct Sim<'a> {
     in_flight: u64,
     /// Cancelled invocations still running (they finish and are billed).
     orphans: u64,
+    /// The drain limit passed: the run ends with what is in flight unfinished.
+    stopped: bool,
+    /// Time-series samples taken.
+    samples: u64,
     events: u64,
     horizon: SimTime,
     warmup: SimTime,
@@ -352,6 +356,8 @@ impl<'a> Sim<'a> {
             admission: planner.admission(),
             in_flight: 0,
             orphans: 0,
+            stopped: false,
+            samples: 0,
             events: 0,
             horizon: SimTime(sc.run.horizon.as_nanos()),
             warmup: SimTime(sc.run.warmup.as_nanos()),
@@ -381,6 +387,10 @@ impl<'a> Sim<'a> {
         let _ = sim.queue.push(SimTime::ZERO, Event::Sample);
         let _ = sim.queue.push(sim.warmup, Event::Mark(0));
         let _ = sim.queue.push(sim.horizon, Event::Mark(1));
+        // The drain limit: requests still in flight this long after the horizon are left
+        // unfinished (counted in `unfinished`), so a run that cannot end still ends.
+        let drain_end = SimTime(sim.horizon.0.saturating_add(sc.run.limits.drain.as_nanos()));
+        let _ = sim.queue.push(drain_end, Event::Mark(2));
         sim
     }
 
@@ -393,7 +403,7 @@ impl<'a> Sim<'a> {
                 self.arrive();
                 continue;
             }
-            if next_event == SimTime::MAX || self.done() {
+            if next_event == SimTime::MAX || self.done() || self.stopped {
                 break;
             }
             let Some((_, ev)) = self.queue.pop() else {
@@ -512,6 +522,7 @@ impl<'a> Sim<'a> {
             }
             Event::Tick => self.tick(),
             Event::Sample => self.sample(),
+            Event::Mark(2) => self.stopped = true,
             Event::Mark(i) => {
                 if i == 0 {
                     // Arrivals at the warm-up instant come after this event (ties: events
@@ -1346,7 +1357,12 @@ impl<'a> Sim<'a> {
             s.vm_queue += p.queued;
         }
         self.rec.record_sample(s);
-        if now < self.horizon || self.in_flight + self.orphans > 0 {
+        // Sampling stops at the samples limit (validation keeps the horizon within it; a long
+        // drain may reach it).
+        self.samples += 1;
+        if self.samples < self.sc.run.limits.samples
+            && (now < self.horizon || self.in_flight + self.orphans > 0)
+        {
             let _ = self.queue.push(now + iv, Event::Sample);
         }
     }

@@ -79,6 +79,12 @@ impl LibraConfig {
         if min > max {
             return Err(ConfigError::at("min", "min must not exceed max"));
         }
+        if max == 0 {
+            return Err(ConfigError::at(
+                "max",
+                "max must be ≥ 1: LIBRA sends its VM share of the requests to the VM pool, and with no VM they would never be served (to compare FaaS alone, use the all-faas policy)",
+            ));
+        }
         let instance = cx.instance(&spec.instance)?;
         if spec.capacity_per_vm.is_none() {
             cx.needs_service_profiles()?;
@@ -280,6 +286,7 @@ mod tests {
         for (table, field) in [
             ("epoch = \"0s\"", "epoch"),
             ("update_interval = \"0s\"", "update_interval"),
+            ("max = 0", "max"),
             ("capacity_per_vm = 0.0", "capacity_per_vm"),
             ("deviations = nan", "deviations"),
             ("min = 3\nmax = 2", "min"),

@@ -2,6 +2,7 @@
 //! the engine runs ([`Scenario`]). Every problem is reported with the file, the line, the key
 //! path, what was wrong and what is allowed.
 
+pub mod limits;
 pub mod spec;
 /// Quantities with units live in [`crate::units`] (the workload and report layers parse them
 /// too); re-exported here, where scenario files use them.
@@ -234,6 +235,8 @@ pub struct RunConfig {
     pub sample_interval: SimDuration,
     /// Latency target.
     pub slo: Option<SimDuration>,
+    /// Resource guards and the drain limit.
+    pub limits: limits::Limits,
 }
 
 /// A validated scenario, ready to run.
@@ -718,6 +721,8 @@ impl Validator<'_> {
             replications,
             sample_interval,
             slo: s.run.slo.map(|d| d.0),
+            limits: limits::Limits::from_spec(s.run.limits.as_ref(), horizon)
+                .map_err(|(key, m)| self.err(&key, m))?,
         };
         let arrivals = s
             .workload
@@ -787,7 +792,7 @@ impl Validator<'_> {
             }
             policies.push(config);
         }
-        Ok(Scenario {
+        let scenario = Scenario {
             name: s.name.clone(),
             description: s.description.clone().unwrap_or_default(),
             path: self.path.to_path_buf(),
@@ -806,7 +811,9 @@ impl Validator<'_> {
             stages,
             policies,
             moe,
-        })
+        };
+        limits::check(&scenario, &scenario.run.limits).map_err(|(key, m)| self.err(&key, m))?;
+        Ok(scenario)
     }
 
     /// The `[moe]` table, if any. Its direct transfers use the payload path, which becomes the

@@ -138,6 +138,8 @@ pub struct RunSpec {
     pub sample_interval: Option<Duration>,
     /// Latency target for `slo_violation_rate` (default: none).
     pub slo: Option<Duration>,
+    /// Resource guards (`[run.limits]`; defaults in [`super::limits::Limits`]).
+    pub limits: Option<super::limits::LimitsSpec>,
 }
 
 /// `[workload]`.

@@ -107,6 +107,8 @@ catalogue! {
         "requests that finished";
     Dropped = "dropped", "count", Measured, Always,
         "requests that failed (throttled with `drop`, or out of retries)";
+    Unfinished = "unfinished", "count", Measured, Always,
+        "requests still in flight when the run stopped at the drain limit (`[run.limits] drain`); 0 when every request finished";
     ColdStarts = "cold_starts", "count", WholeRun, Always,
         "invocations that created an instance";
     Invocations = "invocations", "count", WholeRun, Always,

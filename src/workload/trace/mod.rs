@@ -204,6 +204,13 @@ enum Kind {
     Sorted(Arc<[u64]>),
 }
 
+impl TraceModel {
+    /// Arrivals of the whole replay: the records in the window times the copies.
+    pub fn expected_arrivals(&self) -> u64 {
+        self.records.saturating_mul(self.repeat.max(1) as u64)
+    }
+}
+
 impl TraceSpec {
     /// Checks the trace files and the options; `base` resolves relative paths.
     pub fn build(&self, base: &Path) -> Result<TraceModel, String> {
