@@ -77,8 +77,6 @@ pub enum Event {
     ThrottleWake,
     /// A policy's periodic decision.
     Tick,
-    /// A time-series sample.
-    Sample,
     /// Start (0) and end (1) of the measurement window; the drain limit (2).
     Mark(u8),
 }

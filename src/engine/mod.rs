@@ -28,7 +28,9 @@ use crate::cloud::deploy::{FunctionOverrides, PlatformDefaults};
 use crate::cloud::faas::{Acquire, ColdMode, Faas, Throttle, Timer};
 use crate::cloud::vm::{Placement, Pool};
 use crate::kernel::rng::{self, streams};
-use crate::kernel::{EventQueue, Integral, SimDuration, SimRng, SimTime, StreamFamily};
+use crate::kernel::{
+    EventKeyTime, EventQueue, Integral, SimDuration, SimRng, SimTime, StreamFamily,
+};
 use crate::plan::{Completion, FaultStreams, Next, Outcome, Planner, Target, Work, WorkerFaults};
 use crate::policy::{self, Backend, Policy, ScaleAction, TaskInfo, View};
 use crate::report::metric::Recorder;
@@ -175,6 +177,8 @@ struct Sim<'a> {
     stopped: bool,
     /// Time-series samples taken.
     samples: u64,
+    /// The queue key of the next time-series sample, kept beside the heap (`NEVER`: none).
+    next_sample: EventKeyTime,
     events: u64,
     horizon: SimTime,
     warmup: SimTime,
@@ -358,6 +362,7 @@ impl<'a> Sim<'a> {
             orphans: 0,
             stopped: false,
             samples: 0,
+            next_sample: EventKeyTime::NEVER,
             events: 0,
             horizon: SimTime(sc.run.horizon.as_nanos()),
             warmup: SimTime(sc.run.warmup.as_nanos()),
@@ -384,7 +389,7 @@ impl<'a> Sim<'a> {
         if let Some(iv) = sim.tick {
             let _ = sim.queue.push(SimTime::ZERO + iv, Event::Tick);
         }
-        let _ = sim.queue.push(SimTime::ZERO, Event::Sample);
+        sim.next_sample = sim.queue.reserve_key(SimTime::ZERO);
         let _ = sim.queue.push(sim.warmup, Event::Mark(0));
         let _ = sim.queue.push(sim.horizon, Event::Mark(1));
         // The drain limit: requests still in flight this long after the horizon are left
@@ -396,20 +401,30 @@ impl<'a> Sim<'a> {
 
     fn run(&mut self) {
         loop {
-            let next_event = self.queue.peek_time().unwrap_or(SimTime::MAX);
+            let top = self.queue.peek_key().unwrap_or(EventKeyTime::NEVER);
+            let next = top.min(self.next_sample);
+            let next_event = next.time();
             // Arrivals merge beside the heap; on a tie the event goes first.
             if self.next_arrival_time < next_event {
                 self.events += 1;
                 self.arrive();
                 continue;
             }
-            if next_event == SimTime::MAX || self.done() || self.stopped {
+            if next == EventKeyTime::NEVER || self.done() || self.stopped {
                 break;
+            }
+            self.events += 1;
+            // The time-series sample waits beside the heap too, at the key a push would have
+            // given it, so it runs exactly where it would have run as a heap event.
+            if self.next_sample < top {
+                self.next_sample = EventKeyTime::NEVER;
+                self.queue.advance_to(next_event);
+                self.sample();
+                continue;
             }
             let Some((_, ev)) = self.queue.pop() else {
                 break;
             };
-            self.events += 1;
             self.handle(ev);
         }
     }
@@ -521,7 +536,6 @@ impl<'a> Sim<'a> {
                 self.serve_throttled();
             }
             Event::Tick => self.tick(),
-            Event::Sample => self.sample(),
             Event::Mark(2) => self.stopped = true,
             Event::Mark(i) => {
                 if i == 0 {
@@ -1363,7 +1377,7 @@ impl<'a> Sim<'a> {
         if self.samples < self.sc.run.limits.samples
             && (now < self.horizon || self.in_flight + self.orphans > 0)
         {
-            let _ = self.queue.push(now + iv, Event::Sample);
+            self.next_sample = self.queue.reserve_key(now + iv);
         }
     }
 }

@@ -8,6 +8,6 @@ pub mod rng;
 pub mod time;
 
 pub use integral::Integral;
-pub use queue::{EventKey, EventQueue, InPast};
+pub use queue::{EventKey, EventKeyTime, EventQueue, InPast};
 pub use rng::{SimRng, StreamFamily};
 pub use time::{NANOS_PER_SEC, SimDuration, SimTime};

@@ -62,6 +62,21 @@ unsafe fn hole_up<E>(base: *mut Entry<E>, mut pos: usize, k: u128) -> usize {
     pos
 }
 
+/// The position of an event in the queue's order: its time, then its insertion number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EventKeyTime(u128);
+
+impl EventKeyTime {
+    /// After every event.
+    pub const NEVER: EventKeyTime = EventKeyTime(u128::MAX);
+
+    /// The event's time.
+    #[inline]
+    pub fn time(self) -> SimTime {
+        key_time(self.0)
+    }
+}
+
 /// A priority queue of timed events with FIFO tie-breaking and lazy cancellation.
 ///
 /// A binary min-heap written for the engine's hot path: entries are `(u128 key, event)`, the
@@ -161,6 +176,25 @@ impl<E> EventQueue<E> {
         self.heap.first().map(|e| key_time(e.key))
     }
 
+    /// The (time, insertion) key of the earliest pending event that is not cancelled; keys
+    /// order events as [`pop`](Self::pop) does. See [`reserve_key`](Self::reserve_key).
+    #[inline]
+    pub fn peek_key(&mut self) -> Option<EventKeyTime> {
+        self.skip_cancelled();
+        self.heap.first().map(|e| EventKeyTime(e.key))
+    }
+
+    /// The key an event pushed now at `at` (clamped to now) would have, without pushing it:
+    /// for an event the caller keeps beside the heap, which then runs exactly where
+    /// [`push`](Self::push) would have put it (compare with [`peek_key`](Self::peek_key), then
+    /// [`advance_to`](Self::advance_to) its time).
+    #[inline]
+    pub fn reserve_key(&mut self, at: SimTime) -> EventKeyTime {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        EventKeyTime(key(at.max(self.now), seq))
+    }
+
     /// Removes and returns the earliest event, advancing [`now`](Self::now) to its time.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
@@ -245,6 +279,19 @@ mod tests {
         }
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, ["b", "d", "a", "c", "e"]);
+    }
+
+    #[test]
+    fn a_reserved_key_orders_like_a_pushed_event() {
+        let mut q = EventQueue::new();
+        let _ = q.push(SimTime(5), "a");
+        let side = q.reserve_key(SimTime(5));
+        let _ = q.push(SimTime(5), "b");
+        assert!(q.peek_key().unwrap() < side);
+        assert_eq!(q.pop(), Some((SimTime(5), "a")));
+        assert!(side < q.peek_key().unwrap());
+        assert_eq!(side.time(), SimTime(5));
+        assert!(side < EventKeyTime::NEVER);
     }
 
     #[test]
