@@ -179,6 +179,8 @@ struct Sim<'a> {
     samples: u64,
     /// The queue key of the next time-series sample, kept beside the heap (`NEVER`: none).
     next_sample: EventKeyTime,
+    /// Its time (`SimTime::MAX`: none).
+    next_sample_time: SimTime,
     events: u64,
     horizon: SimTime,
     warmup: SimTime,
@@ -363,6 +365,7 @@ impl<'a> Sim<'a> {
             stopped: false,
             samples: 0,
             next_sample: EventKeyTime::NEVER,
+            next_sample_time: SimTime::MAX,
             events: 0,
             horizon: SimTime(sc.run.horizon.as_nanos()),
             warmup: SimTime(sc.run.warmup.as_nanos()),
@@ -389,7 +392,8 @@ impl<'a> Sim<'a> {
         if let Some(iv) = sim.tick {
             let _ = sim.queue.push(SimTime::ZERO + iv, Event::Tick);
         }
-        sim.next_sample = sim.queue.reserve_key(SimTime::ZERO);
+        let first = sim.queue.reserve_key(SimTime::ZERO);
+        sim.set_next_sample(first);
         let _ = sim.queue.push(sim.warmup, Event::Mark(0));
         let _ = sim.queue.push(sim.horizon, Event::Mark(1));
         // The drain limit: requests still in flight this long after the horizon are left
@@ -401,32 +405,53 @@ impl<'a> Sim<'a> {
 
     fn run(&mut self) {
         loop {
-            let top = self.queue.peek_key().unwrap_or(EventKeyTime::NEVER);
-            let next = top.min(self.next_sample);
-            let next_event = next.time();
+            let next_event = self.queue.peek_time().unwrap_or(SimTime::MAX);
+            // The time-series sample waits beside the heap (once per sample interval).
+            if self.next_sample_time <= next_event && self.sample_if_next() {
+                continue;
+            }
             // Arrivals merge beside the heap; on a tie the event goes first.
             if self.next_arrival_time < next_event {
                 self.events += 1;
                 self.arrive();
                 continue;
             }
-            if next == EventKeyTime::NEVER || self.done() || self.stopped {
+            if next_event == SimTime::MAX || self.done() || self.stopped {
                 break;
-            }
-            self.events += 1;
-            // The time-series sample waits beside the heap too, at the key a push would have
-            // given it, so it runs exactly where it would have run as a heap event.
-            if self.next_sample < top {
-                self.next_sample = EventKeyTime::NEVER;
-                self.queue.advance_to(next_event);
-                self.sample();
-                continue;
             }
             let Some((_, ev)) = self.queue.pop() else {
                 break;
             };
+            self.events += 1;
             self.handle(ev);
         }
+    }
+
+    /// Takes the time-series sample if it is the next event: before the heap's earliest event
+    /// by their keys (the sample's key is the one a push would have given it, so it runs
+    /// exactly where it would have run as a heap event), not after an arrival, and the run
+    /// not over. Returns whether it did.
+    #[cold]
+    #[inline(never)]
+    fn sample_if_next(&mut self) -> bool {
+        let top = self.queue.peek_key().unwrap_or(EventKeyTime::NEVER);
+        if self.next_sample >= top
+            || self.next_arrival_time < self.next_sample_time
+            || self.done()
+            || self.stopped
+        {
+            return false;
+        }
+        self.queue.advance_to(self.next_sample_time);
+        self.set_next_sample(EventKeyTime::NEVER);
+        self.events += 1;
+        self.sample();
+        true
+    }
+
+    fn set_next_sample(&mut self, key: EventKeyTime) {
+        self.next_sample = key;
+        self.next_sample_time = key.time();
     }
 
     /// Takes the next arrival from the source (none from the horizon on). A trace read error
@@ -1377,7 +1402,8 @@ impl<'a> Sim<'a> {
         if self.samples < self.sc.run.limits.samples
             && (now < self.horizon || self.in_flight + self.orphans > 0)
         {
-            self.next_sample = self.queue.reserve_key(now + iv);
+            let next = self.queue.reserve_key(now + iv);
+            self.set_next_sample(next);
         }
     }
 }
