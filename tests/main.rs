@@ -10,6 +10,7 @@ mod coded_serving;
 mod coldstart;
 mod determinism;
 mod early_exit;
+mod fuzz_corpus;
 mod hostile;
 mod moe_cost;
 mod moe_refine;
