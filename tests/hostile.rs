@@ -501,3 +501,23 @@ fn exit_codes_tell_bad_input_from_a_run_that_failed() {
     assert_eq!(err.matches("--jobs").count(), 1, "{err}");
     assert!(err.contains("at most 1024"), "{err}");
 }
+
+#[test]
+fn inputs_the_fuzzers_found_slow_or_endless_are_rejected() {
+    // On periods so short that about 1.5 million of them pass per arrival.
+    rejects(
+        &good_with(
+            "arrivals = { kind = \"poisson\", rate = \"5/s\" }",
+            "arrivals = { kind = \"on-off\", rate = \"0.001/s\", on = \"655360ns\", off = \"30269s\" }",
+        ),
+        &["workload.arrivals", "on-off", "rate × on must be at least"],
+    );
+    // A device as a trace would be read without end.
+    rejects(
+        &good_with(
+            "arrivals = { kind = \"poisson\", rate = \"5/s\" }",
+            "arrivals = { kind = \"trace\", format = \"per-second-counts\", path = \"/dev/zero\" }",
+        ),
+        &["workload.arrivals", "not a regular file"],
+    );
+}

@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::kernel::{SimDuration, SimRng, SimTime};
 use crate::units::{Duration, Rate};
 
+/// The fewest arrivals an on-off process may expect per on period (rate × mean on time): below
+/// it, drawing the periods between two arrivals would take longer than a run should.
+pub const MIN_ARRIVALS_PER_ON: f64 = 1e-5;
+
 /// An arrival process as written in a scenario (`[workload] arrivals = { kind = ..., ... }`).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
@@ -128,6 +132,17 @@ impl ArrivalSpec {
             ArrivalSpec::OnOff { rate, on, off } => {
                 if on.0.0 == 0 || off.0.0 == 0 {
                     return Err("on-off periods `on` and `off` must be > 0".into());
+                }
+                // The generator draws on and off periods until one holds an arrival: about
+                // 1 / (rate × on) of them per arrival.
+                let per_on = rate.0 * on.0.as_secs_f64();
+                if rate.0 > 0.0 && per_on < MIN_ARRIVALS_PER_ON {
+                    return Err(format!(
+                        "on-off: at {} per second an on period of {} holds an arrival only once in about {:.0} periods, which the generator would all draw; make `on` longer or `rate` higher (rate × on must be at least {MIN_ARRIVALS_PER_ON})",
+                        rate.0,
+                        on.0,
+                        1.0 / per_on
+                    ));
                 }
                 ArrivalModel::Mmpp(vec![
                     (rate.0, on.0.as_secs_f64()),

@@ -215,6 +215,16 @@ impl TraceSpec {
     /// Checks the trace files and the options; `base` resolves relative paths.
     pub fn build(&self, base: &Path) -> Result<TraceModel, String> {
         let path = base.join(&self.path);
+        // A device or a pipe (`/dev/zero`, a FIFO) would be read without end.
+        if let Ok(meta) = std::fs::metadata(&path)
+            && !meta.is_file()
+            && !meta.is_dir()
+        {
+            return Err(format!(
+                "{} is not a regular file (a device, a pipe or a socket); a trace must be a file",
+                path.display()
+            ));
+        }
         let speed = self.speed.unwrap_or(1.0);
         if !(speed > 0.0) || !speed.is_finite() {
             return Err(format!("speed must be a positive number (got {speed})"));
