@@ -353,7 +353,7 @@ impl<'a> Sim<'a> {
                 accuracy_sum: 0.0,
                 accuracy_n: 0,
             },
-            rec: Recorder::new(),
+            rec: Recorder::new(sc.run.sample_interval),
             in_system: Integral::default(),
             in_system_marks: [0; 2],
             arrivals_at_last_sample: 0,
@@ -1395,16 +1395,44 @@ impl<'a> Sim<'a> {
             s.vm_slots_busy += p.busy_slots.value() as u32;
             s.vm_queue += p.queued;
         }
-        self.rec.record_sample(s);
+        // The samples that would follow before anything changes are stored with this one.
+        let repeats = self.quiet_samples_after(now, iv);
+        self.rec.record_samples(now, s, repeats);
+        self.samples += 1 + repeats;
+        self.events += repeats;
+        let now = SimTime(now.0 + repeats * iv.as_nanos());
+        self.queue.advance_to(now);
         // Sampling stops at the samples limit (validation keeps the horizon within it; a long
         // drain may reach it).
-        self.samples += 1;
         if self.samples < self.sc.run.limits.samples
             && (now < self.horizon || self.in_flight + self.orphans > 0)
         {
             let next = self.queue.reserve_key(now + iv);
             self.set_next_sample(next);
         }
+    }
+
+    /// How many samples after the one taken at `now` would be taken, one interval apart,
+    /// before any event or arrival: nothing changes in between, so they equal it (with no
+    /// arrivals). Each is taken where the loop would have taken it: strictly before the heap's
+    /// earliest event (whose key, pushed before theirs, wins a tie), not after an arrival,
+    /// within the samples limit and, with nothing in flight, only while the previous one was
+    /// before the horizon.
+    fn quiet_samples_after(&mut self, now: SimTime, iv: SimDuration) -> u64 {
+        let iv = iv.as_nanos();
+        let top = self.queue.peek_time().unwrap_or(SimTime::MAX);
+        let next = now.0.saturating_add(iv);
+        if top.0 <= next || self.next_arrival_time.0 < next {
+            return 0; // the common case while events are denser than samples
+        }
+        let mut n = (u64::MAX - now.0) / iv;
+        n = n.min(top.0.saturating_sub(now.0).saturating_sub(1) / iv);
+        n = n.min(self.next_arrival_time.0.saturating_sub(now.0) / iv);
+        n = n.min(self.sc.run.limits.samples.saturating_sub(self.samples + 1));
+        if self.in_flight + self.orphans == 0 {
+            n = n.min(self.horizon.0.saturating_sub(now.0).div_ceil(iv));
+        }
+        n
     }
 }
 

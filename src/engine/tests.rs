@@ -1285,3 +1285,48 @@ vms = 1
     exact(&r, "cost_faas_compute_usd", 0.0);
     exact(&r, "cost_faas_requests_usd", 0.0);
 }
+
+// ----- time series --------------------------------------------------------------------------
+
+#[test]
+fn an_hour_long_service_is_sampled_every_second_in_a_few_stored_samples() {
+    let r = run0(
+        r#"
+name = "t"
+[run]
+horizon = "10s"
+sample_interval = "1s"
+[workload]
+arrivals = { kind = "timestamps", times = ["1s"] }
+[platform.faas]
+memory = "1024MB"
+mb_per_vcpu = 1024
+cold_start = { kind = "constant", value = "0s" }
+[[stage]]
+service = { kind = "constant", value = "1h" }
+[[policy]]
+kind = "all-faas"
+"#,
+    );
+    // The request runs 1 s → 3601 s. Samples every second while it is in flight: the one at
+    // 1 s precedes the arrival at 1 s; the completion at 3601 s (its event pushed at 1 s)
+    // precedes the sample there, and with nothing in flight after the horizon sampling ends.
+    exact(&r, "end_time_s", 3601.0);
+    let samples: Vec<_> = r.samples.iter().collect();
+    assert_eq!(samples.len(), 3601);
+    assert_eq!(r.samples.len(), 3601);
+    for (k, s) in samples.iter().enumerate() {
+        assert_eq!(s.time_s, k as f64, "{s:?}");
+        let busy = u64::from(k >= 2);
+        assert_eq!(
+            (s.in_flight, u64::from(s.functions_busy)),
+            (busy, busy),
+            "{s:?}"
+        );
+        let rate = if k == 2 { 1.0 } else { 0.0 };
+        assert_eq!(s.arrival_rate_rps, rate, "{s:?}");
+    }
+    // Nothing changes between 2 s and 3600 s: those samples are one stored sample and its
+    // repeats, so memory follows the events, not the hour of sampling.
+    assert!(r.samples.stored() <= 4, "{} stored", r.samples.stored());
+}

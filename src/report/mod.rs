@@ -9,11 +9,13 @@ pub mod moe;
 pub mod plot;
 pub mod stats;
 pub mod tidy;
+pub mod timeseries;
 pub mod write;
 
 use serde::Serialize;
 
 pub use metric::{Metric, MetricKey, UnknownMetric};
+pub use timeseries::TimeSeries;
 
 /// The result of one run (one policy, one replication).
 #[derive(Clone, Debug, Default)]
@@ -21,7 +23,7 @@ pub struct RunResult {
     /// Metrics in catalogue order (see [`metric`]); names carry their unit.
     pub metrics: Vec<(MetricKey, f64)>,
     /// Time series sampled every `run.sample_interval`.
-    pub samples: Vec<Sample>,
+    pub samples: TimeSeries,
     /// Per-function statistics (one row per deployed function).
     pub functions: Vec<FunctionStats>,
     /// The latency of every measured request, as histogram buckets.

@@ -217,18 +217,7 @@ pub fn choose(kind: &MoeKind, sc: &MoeScenario) -> Result<Choice, String> {
             refine: Refine::None,
         } => {
             let pred = predictor.build(sc)?;
-            let (predicted, mae) = predict_batches(pred.as_ref(), &test);
-            let counts = round_to_total(&predicted, total);
-            let planned = optimizer.run(m, p, &counts, limit).map_err(infeasible)?;
-            Ok(Choice {
-                deployment: planned.deployment.clone(),
-                planned_counts: counts,
-                predicted: Some(predicted),
-                real,
-                prediction_mae: Some(mae),
-                planned,
-                bo_history: Vec::new(),
-            })
+            planned_choice(pred.as_ref(), optimizer, sc, real, Vec::new())
         }
         MoeKind::Deploy {
             predictor,
@@ -290,20 +279,36 @@ pub fn choose(kind: &MoeKind, sc: &MoeScenario) -> Result<Choice, String> {
             // planned on its prediction of the served batches, as without refinement (the BO's
             // own best plan fits its learning batches, not the batches served).
             let pred = MapPredictor::bayes(&refined.table);
-            let (predicted, mae) = predict_batches(&pred, &test);
-            let counts = round_to_total(&predicted, total);
-            let planned = optimizer.run(m, p, &counts, limit).map_err(infeasible)?;
-            Ok(Choice {
-                deployment: planned.deployment.clone(),
-                planned_counts: counts,
-                predicted: Some(predicted),
-                real,
-                prediction_mae: Some(mae),
-                planned,
-                bo_history: refined.history,
-            })
+            planned_choice(&pred, optimizer, sc, real, refined.history)
         }
     }
+}
+
+/// The deployment `optimizer` plans on `pred`'s prediction of the served batches, whose mean
+/// real counts are `real`.
+fn planned_choice(
+    pred: &dyn predict::Predictor,
+    optimizer: &Optimizer,
+    sc: &MoeScenario,
+    real: Vec<Vec<f64>>,
+    bo_history: Vec<Iteration>,
+) -> Result<Choice, String> {
+    let (m, p) = (&sc.setup.model, &sc.setup.platform);
+    let total = m.batch_tokens as u64 * m.top_k as u64;
+    let (predicted, mae) = predict_batches(pred, &sc.test());
+    let counts = round_to_total(&predicted, total);
+    let planned = optimizer
+        .run(m, p, &counts, sc.setup.latency_limit_ns)
+        .map_err(|e| format!("no deployment: {e}"))?;
+    Ok(Choice {
+        deployment: planned.deployment.clone(),
+        planned_counts: counts,
+        predicted: Some(predicted),
+        real,
+        prediction_mae: Some(mae),
+        planned,
+        bo_history,
+    })
 }
 
 /// The mean prediction over `batches` and the mean prediction error.

@@ -8,7 +8,8 @@
 use hdrhistogram::Histogram;
 
 use super::{Metric, MetricKey, Presence};
-use crate::report::Sample;
+use crate::kernel::{SimDuration, SimTime};
+use crate::report::{Sample, TimeSeries};
 
 /// Latencies recorded per batch.
 const BATCH: usize = 256;
@@ -60,21 +61,15 @@ impl Latencies {
 /// (an HDR histogram, batched) and the time series.
 pub struct Recorder {
     latency: Latencies,
-    samples: Vec<Sample>,
-}
-
-impl Default for Recorder {
-    fn default() -> Self {
-        Recorder::new()
-    }
+    samples: TimeSeries,
 }
 
 impl Recorder {
-    /// An empty record.
-    pub fn new() -> Self {
+    /// An empty record, for a time series sampled every `sample_interval`.
+    pub fn new(sample_interval: SimDuration) -> Self {
         Recorder {
             latency: Latencies::new(),
-            samples: Vec::new(),
+            samples: TimeSeries::new(sample_interval),
         }
     }
 
@@ -84,9 +79,10 @@ impl Recorder {
         self.latency.record(ns);
     }
 
-    /// Appends a time-series sample.
-    pub fn record_sample(&mut self, sample: Sample) {
-        self.samples.push(sample);
+    /// Appends the time-series sample taken at `at`, and `repeats` equal ones after it (see
+    /// [`TimeSeries::push`]).
+    pub fn record_samples(&mut self, at: SimTime, sample: Sample, repeats: u64) {
+        self.samples.push(at, sample, repeats);
     }
 
     /// The histogram of every latency recorded (ns).
@@ -95,7 +91,7 @@ impl Recorder {
     }
 
     /// The time series recorded.
-    pub fn into_samples(self) -> Vec<Sample> {
+    pub fn into_samples(self) -> TimeSeries {
         self.samples
     }
 }
@@ -192,7 +188,7 @@ mod tests {
     #[test]
     fn batched_histogram_equals_direct_recording() {
         let mut direct = Histogram::<u64>::new(3).unwrap();
-        let mut batched = Recorder::new();
+        let mut batched = Recorder::new(SimDuration::from_secs(1));
         let mut x: u64 = 12345;
         // Several batches and a partial one; values over nine orders of magnitude.
         for _ in 0..(3 * BATCH + 17) {
