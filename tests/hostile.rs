@@ -521,3 +521,135 @@ fn inputs_the_fuzzers_found_slow_or_endless_are_rejected() {
         &["workload.arrivals", "not a regular file"],
     );
 }
+
+#[test]
+fn run_refuses_a_directory_holding_another_commands_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep_dir = dir.path().join("a-sweep");
+    std::fs::create_dir(&sweep_dir).unwrap();
+    std::fs::write(sweep_dir.join("sweep.json"), "{}\n").unwrap();
+    std::fs::write(sweep_dir.join("results.csv"), "point,policy\n").unwrap();
+    let (code, err) = infersim(dir.path(), GOOD, &["run", "--no-plots", "--out", "a-sweep"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("output of a sweep") && err.contains("sweep.json, results.csv"),
+        "{err}"
+    );
+    // Nothing was written beside the sweep's files.
+    let mut names: Vec<_> = std::fs::read_dir(&sweep_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["results.csv", "sweep.json"]);
+    // `infersim accuracy` refuses a run's directory before it loads any model.
+    let (code, err) = infersim(dir.path(), GOOD, &["run", "--no-plots", "--out", "a-run"]);
+    assert_eq!(code, 0, "{err}");
+    let out = bin()
+        .args(["accuracy", "--out", "a-run"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = no_panic(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("output of `infersim run` (summary.csv"),
+        "{err}"
+    );
+    // A sweep refuses the run's directory too.
+    let swept = format!("{GOOD}[sweep]\n\"workload.arrivals.rate\" = [\"1/s\", \"2/s\"]\n");
+    let (code, err) = infersim(dir.path(), &swept, &["sweep", "--out", "a-run"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("stats.csv"), "{err}");
+}
+
+#[test]
+fn a_rerun_removes_the_optional_files_of_an_earlier_run_it_does_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    std::fs::create_dir(&out).unwrap();
+    // As an earlier MoE run into the same directory would have left it.
+    std::fs::write(out.join("moe_layers.csv"), "policy\n").unwrap();
+    let (code, err) = infersim(dir.path(), GOOD, &["run", "--no-plots", "--out", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.join("moe_layers.csv").exists());
+    assert!(out.join("summary.csv").is_file());
+}
+
+/// Runs `infersim <args>` in `dir`; returns the exit code and standard error.
+fn command(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = bin().args(args).current_dir(dir).output().unwrap();
+    let err = no_panic(&out);
+    (out.status.code().unwrap_or(-1), err)
+}
+
+#[test]
+fn plot_and_check_reject_files_cut_short_naming_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = infersim(
+        dir.path(),
+        GOOD,
+        &["run", "--no-plots", "--replications", "2", "--out", "r"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let r = dir.path().join("r");
+    let whole = |name: &str| std::fs::read(r.join(name)).unwrap();
+    let restore = |name: &str, bytes: &[u8]| std::fs::write(r.join(name), bytes).unwrap();
+    let (code, err) = command(dir.path(), &["plot", "r"]);
+    assert_eq!(code, 0, "the whole directory plots: {err}");
+    for name in ["summary.csv", "timeseries.csv", "latency_cdf.csv"] {
+        let bytes = whole(name);
+        // Cut in the middle of a line: the file and that line are named.
+        let cut = bytes.len() - 3;
+        let line = bytes[..cut].iter().filter(|&&b| b == b'\n').count() + 1;
+        restore(name, &bytes[..cut]);
+        let (code, err) = command(dir.path(), &["plot", "r"]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(
+            err.contains(name) && err.contains(&format!("line {line} ends without a newline")),
+            "{name}: {err}"
+        );
+        restore(name, &bytes);
+    }
+    // summary.csv cut at the end of a line: the replication it cut short is named.
+    let bytes = whole("summary.csv");
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let keep: Vec<&str> = text.lines().collect();
+    restore(
+        "summary.csv",
+        (keep[..keep.len() - 5].join("\n") + "\n").as_bytes(),
+    );
+    let (code, err) = command(dir.path(), &["plot", "r"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("summary.csv")
+            && err.contains("all-faas replication 1")
+            && err.contains("cut short"),
+        "{err}"
+    );
+    restore("summary.csv", &bytes);
+    // A baseline cut short is refused by `check`, not read as a shorter gate.
+    let path = dir.path().join("scenario.toml");
+    let (code, err) = command(
+        dir.path(),
+        &[
+            "check",
+            path.to_str().unwrap(),
+            "--baseline",
+            "base.csv",
+            "--update",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let base = std::fs::read(dir.path().join("base.csv")).unwrap();
+    std::fs::write(dir.path().join("base.csv"), &base[..base.len() - 4]).unwrap();
+    let (code, err) = command(
+        dir.path(),
+        &["check", path.to_str().unwrap(), "--baseline", "base.csv"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("base.csv") && err.contains("ends without a newline"),
+        "{err}"
+    );
+}

@@ -11,7 +11,7 @@ use infersim::coded::accuracy::table::{self, Adversary, Scheme};
 use infersim::coded::accuracy::{self, ModelChoice, Setup};
 use infersim::report::plot::accuracy::accuracy_figures;
 
-use super::common::{UsageError, pool, write_file};
+use super::common::{Output, UsageError, out_dir_for, pool, write_file};
 
 // The subcommand's about text is the doc comment of its variant in `main.rs`.
 #[derive(clap::Args)]
@@ -160,6 +160,7 @@ fn parse_points(s: &str) -> Result<EvalPoints, String> {
 /// Prepares each model (training or loading its cache), runs the sweep, writes
 /// `OUT/accuracy.csv` and prints a summary.
 pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    out_dir_for(Output::Accuracy, &args.out)?;
     let ks = &args.ks.0;
     if let Some(k) = ks.iter().find(|&&k| k == 0 || k > 64) {
         return Err(UsageError(format!("--k: K = {k} is not allowed; K must be 1..=64")).into());

@@ -38,23 +38,7 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         update,
         jobs,
     } = args;
-    let pool = pool(jobs)?;
-    let mut current = Vec::new();
-    for path in &scenarios {
-        let sc = sweep::load_scenario(path).map_err(|e| UsageError(e.to_string()))?;
-        if current.iter().any(|e: &check::Entry| e.scenario == sc.name) {
-            return Err(UsageError(format!(
-                "{}: another scenario is also named \"{}\"; the baseline keys rows by name",
-                path.display(),
-                sc.name
-            ))
-            .into());
-        }
-        let r = pool
-            .install(|| infersim::run_scenario(&sc, None, None))
-            .map_err(|e| UsageError(e.to_string()))?;
-        current.extend(check::measure(&r));
-    }
+    // The baseline is read first: a bad one fails before any scenario runs.
     let old = if baseline.exists() {
         check::read_baseline(&baseline).map_err(UsageError)?
     } else if update {
@@ -72,6 +56,23 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         ))
         .into());
     };
+    let pool = pool(jobs)?;
+    let mut current = Vec::new();
+    for path in &scenarios {
+        let sc = sweep::load_scenario(path).map_err(|e| UsageError(e.to_string()))?;
+        if current.iter().any(|e: &check::Entry| e.scenario == sc.name) {
+            return Err(UsageError(format!(
+                "{}: another scenario is also named \"{}\"; the baseline keys rows by name",
+                path.display(),
+                sc.name
+            ))
+            .into());
+        }
+        let r = pool
+            .install(|| infersim::run_scenario(&sc, None, None))
+            .map_err(|e| UsageError(e.to_string()))?;
+        current.extend(check::measure(&r));
+    }
     let diffs = check::compare(&old, &current, tolerance);
     print!("{}", check::table(&diffs));
     if update {

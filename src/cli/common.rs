@@ -44,6 +44,57 @@ pub fn out_dir_usable(out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Files that mark a directory as a sweep's or a merge's output.
+const SWEEP_FILES: &[&str] = &[
+    sweep::runner::MANIFEST,
+    sweep::journal::FILE,
+    sweep::runner::SCENARIO_COPY,
+    "results.csv",
+];
+/// Files that mark a directory as `infersim run`'s output.
+const RUN_FILES: &[&str] = &["summary.csv", "stats.csv", "timeseries.csv"];
+/// Files that mark a directory as `infersim accuracy`'s output.
+const ACCURACY_FILES: &[&str] = &["accuracy.csv"];
+
+/// The output a command writes, to keep one command's files out of another's directory (a
+/// mixed directory would be read back, by `plot` or `merge`, as one output).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// `infersim run`.
+    Run,
+    /// `infersim accuracy`.
+    Accuracy,
+}
+
+/// Fails with a usage error when `out` is a file, or holds the output of another command
+/// (its marking files are named; the command's own earlier output is replaced).
+pub fn out_dir_for(output: Output, out: &Path) -> anyhow::Result<()> {
+    out_dir_usable(out)?;
+    let foreign: &[(&[&str], &str)] = match output {
+        Output::Run => &[
+            (SWEEP_FILES, "a sweep"),
+            (ACCURACY_FILES, "`infersim accuracy`"),
+        ],
+        Output::Accuracy => &[(SWEEP_FILES, "a sweep"), (RUN_FILES, "`infersim run`")],
+    };
+    for (files, whose) in foreign {
+        let present: Vec<&str> = files
+            .iter()
+            .copied()
+            .filter(|f| out.join(f).exists())
+            .collect();
+        if !present.is_empty() {
+            return Err(UsageError(format!(
+                "--out {}: it holds the output of {whose} ({}); writing here would mix two outputs in one directory: give another --out, or delete those files first",
+                out.display(),
+                present.join(", ")
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// The plural ending of a count: "" for 1, "s" otherwise.
 pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }

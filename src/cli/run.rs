@@ -10,7 +10,7 @@ use infersim::report::tidy::Tidy;
 use infersim::report::write;
 use infersim::sweep;
 
-use super::common::{UsageError, files, out_dir_usable, plural, pool, write_file};
+use super::common::{Output, RunFailure, UsageError, files, out_dir_for, plural, pool, write_file};
 
 // The subcommand's about text is the doc comment of its variant in `main.rs`.
 #[derive(clap::Args)]
@@ -74,9 +74,8 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             ))
         })?),
     };
-    if let Some(out) = &out {
-        out_dir_usable(out)?;
-    }
+    let dir = out.unwrap_or_else(|| Path::new("reports").join(&sc.name));
+    out_dir_for(Output::Run, &dir)?;
     let pool = pool(jobs)?;
     let started = std::time::Instant::now();
     let results = pool
@@ -84,7 +83,6 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         .map_err(|e| UsageError(e.to_string()))?;
     let elapsed = started.elapsed();
     warn_unfinished(&sc, &results);
-    let dir = out.unwrap_or_else(|| Path::new("reports").join(&sc.name));
     write_file(&dir.join("summary.csv"), &write::summary_csv(&results))?;
     write_file(&dir.join("stats.csv"), &write::stats_csv(&results))?;
     write_file(
@@ -109,6 +107,15 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(bytes) = bytes {
             write_file(&dir.join(name), &bytes)?;
             extra_files.push(name);
+        } else if dir.join(name).is_file() {
+            // An earlier run's file that this run does not write: `plot` would read it back
+            // as this run's.
+            std::fs::remove_file(dir.join(name)).map_err(|e| {
+                RunFailure(format!(
+                    "cannot remove the earlier run's {}: {e}",
+                    dir.join(name).display()
+                ))
+            })?;
         }
     }
     let tidy = Tidy::from_results(&results);

@@ -52,14 +52,14 @@ pub fn measure(r: &ScenarioResults) -> Vec<Entry> {
 
 /// Parses a baseline file.
 pub fn parse_baseline(bytes: &[u8]) -> Result<Vec<Entry>, String> {
-    let mut rd = csv::Reader::from_reader(bytes);
-    let h = rd.headers().map_err(|e| e.to_string())?;
+    let mut rd = super::csvin::reader(bytes)?;
+    let h = rd.headers().map_err(|e| super::csvin::describe(&e))?;
     if h.iter().collect::<Vec<_>>() != ["scenario", "policy", "metric", "value"] {
         return Err("the header must be `scenario,policy,metric,value`".into());
     }
     let mut out = Vec::new();
     for (i, rec) in rd.records().enumerate() {
-        let rec = rec.map_err(|e| format!("line {}: {e}", i + 2))?;
+        let rec = rec.map_err(|e| super::csvin::describe(&e))?;
         if rec.len() != 4 {
             return Err(format!("line {}: expected 4 fields", i + 2));
         }

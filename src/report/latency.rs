@@ -142,7 +142,7 @@ pub fn read_cdf_csv(bytes: &[u8], path: &str) -> Result<Vec<CdfCurve>, String> {
     let mut curves: Vec<CdfCurve> = Vec::new();
     for (i, rec) in rd.records().enumerate() {
         let line = i + 2;
-        let rec = rec.map_err(|e| format!("{path}: line {line}: {e}"))?;
+        let rec = rec.map_err(|e| format!("{path}: {}", super::csvin::describe(&e)))?;
         let num = |col: usize, what: &str| -> Result<f64, String> {
             rec[col]
                 .parse::<f64>()

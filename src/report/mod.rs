@@ -2,6 +2,7 @@
 //! written from them.
 
 pub mod check;
+pub mod csvin;
 pub mod latency;
 pub mod markdown;
 pub mod metric;

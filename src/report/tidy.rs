@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use super::ScenarioResults;
+use super::csvin;
 use super::metric::{Metric, MetricKey};
 use super::stats::{Summary, summarize};
 
@@ -103,12 +104,10 @@ impl Tidy {
 
     /// Parses a run's `summary.csv` or a sweep's `results.csv` (told apart by the header).
     pub fn parse_csv(bytes: &[u8]) -> Result<Tidy, String> {
-        let mut rd = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .from_reader(bytes);
+        let mut rd = csvin::reader(bytes)?;
         let header: Vec<String> = rd
             .headers()
-            .map_err(|e| e.to_string())?
+            .map_err(|e| csvin::describe(&e))?
             .iter()
             .map(str::to_string)
             .collect();
@@ -130,7 +129,7 @@ impl Tidy {
         };
         let mut rows = Vec::new();
         for (i, rec) in rd.records().enumerate() {
-            let rec = rec.map_err(|e| e.to_string())?;
+            let rec = rec.map_err(|e| csvin::describe(&e))?;
             let line = i + 2;
             if rec.len() != n {
                 return Err(format!("line {line}: {} fields, expected {n}", rec.len()));
@@ -170,7 +169,9 @@ impl Tidy {
             }
             match std::fs::read(&path) {
                 Ok(bytes) => {
-                    return Tidy::parse_csv(&bytes).map_err(|e| format!("{}: {e}", path.display()));
+                    return Tidy::parse_csv(&bytes)
+                        .and_then(|t| t.check_complete().map(|()| t))
+                        .map_err(|e| format!("{}: {e}", path.display()));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
@@ -180,6 +181,62 @@ impl Tidy {
             "{}: no results.csv (sweep) or summary.csv (run) found",
             dir.display()
         ))
+    }
+
+    /// Checks that the table is whole: every point has the same policies, every (point, policy)
+    /// the same replications, and every replication of a (point, policy) the same metrics. A
+    /// file cut at the end of a line passes the parser; this finds the run it cut short.
+    pub fn check_complete(&self) -> Result<(), String> {
+        // Runs in file order: (point, policy, replication) and its metric count.
+        let mut runs: Vec<(usize, &str, u32, usize)> = Vec::new();
+        for r in &self.rows {
+            match runs.last_mut() {
+                Some(last)
+                    if (last.0, last.1, last.2) == (r.point, r.policy.as_str(), r.replication) =>
+                {
+                    last.3 += 1
+                }
+                _ => runs.push((r.point, &r.policy, r.replication, 1)),
+            }
+        }
+        let Some(&(p0, _, _, _)) = runs.first() else {
+            return Ok(());
+        };
+        let layout = |point: usize| -> Vec<(&str, u32)> {
+            runs.iter()
+                .filter(|r| r.0 == point)
+                .map(|r| (r.1, r.2))
+                .collect()
+        };
+        let first = layout(p0);
+        let mut points: Vec<usize> = runs.iter().map(|r| r.0).collect();
+        points.dedup();
+        for &pt in &points[1..] {
+            if layout(pt) != first {
+                return Err(format!(
+                    "point {pt} does not have the runs (policies × replications) of point {p0}: the file is cut short or was edited"
+                ));
+            }
+        }
+        for w in runs.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            if (a.0, a.1) == (b.0, b.1) && a.3 != b.3 {
+                let short = if b.3 < a.3 { b } else { a };
+                return Err(format!(
+                    "{} replication {}{}: {} metrics where its other replications have {}: the file is cut short or was edited",
+                    short.1,
+                    short.2,
+                    if self.params.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" at point {}", short.0)
+                    },
+                    short.3,
+                    a.3.max(b.3)
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Number of distinct sweep points.

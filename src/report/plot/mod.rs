@@ -75,14 +75,22 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<Plot>, String> {
         return accuracy::accuracy_figures(&rows, dir);
     }
     let tidy = Tidy::load_dir(dir)?;
-    let optional = |name: &str| match std::fs::read(dir.join(name)) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", dir.join(name).display())),
-    };
-    let ts = optional("timeseries.csv")?;
-    let cdf = optional("latency_cdf.csv")?;
+    let ts = read_optional(dir, "timeseries.csv")?;
+    let cdf = read_optional(dir, "latency_cdf.csv")?;
     plot_all(dir, &tidy, ts.as_deref(), cdf.as_deref())
+}
+
+/// Reads the CSV file `dir/name` if it exists; a file cut short is an error naming it.
+pub(super) fn read_optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, String> {
+    let path = dir.join(name);
+    match std::fs::read(&path) {
+        Ok(b) => {
+            crate::report::csvin::whole(&b).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(Some(b))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
 }
 
 /// Writes every figure that the data supports into `dir/plots/`.
@@ -710,7 +718,8 @@ fn timeseries_figure(
     let mut vms: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     let mut first_rep: Option<String> = None;
     for rec in rd.records() {
-        let rec = rec.map_err(|e| e.to_string())?;
+        let rec =
+            rec.map_err(|e| format!("timeseries.csv: {}", crate::report::csvin::describe(&e)))?;
         let rep = &rec[cr];
         match &first_rep {
             None => first_rep = Some(rep.to_string()),

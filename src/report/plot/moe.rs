@@ -378,15 +378,6 @@ pub fn read_bo_csv(bytes: &[u8], file: &str) -> Result<Vec<BoRow>, String> {
 // ---------------------------------------------------------------------------------------------
 // The figures of a directory.
 
-/// Reads `dir/name` if it exists.
-fn optional(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, String> {
-    match std::fs::read(dir.join(name)) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", dir.join(name).display())),
-    }
-}
-
 /// Draws the MoE figures that the files of `dir` support into `dir/plots/`: none without
 /// `moe_layers.csv` and `moe_experts.csv`, no convergence figure without `moe_bo.csv`.
 pub fn moe_figures(
@@ -397,21 +388,21 @@ pub fn moe_figures(
     let groups = tidy.groups();
     let known = |p: &str| groups.iter().any(|g| g.policy == p);
     let path = |name: &str| dir.join(name).display().to_string();
-    let layers: Vec<LayerRow> = match optional(dir, LAYERS_CSV)? {
+    let layers: Vec<LayerRow> = match super::read_optional(dir, LAYERS_CSV)? {
         Some(b) => read_layers_csv(&b, &path(LAYERS_CSV))?,
         None => Vec::new(),
     }
     .into_iter()
     .filter(|r| known(&r.policy))
     .collect();
-    let experts: Vec<ExpertRow> = match optional(dir, EXPERTS_CSV)? {
+    let experts: Vec<ExpertRow> = match super::read_optional(dir, EXPERTS_CSV)? {
         Some(b) => read_experts_csv(&b, &path(EXPERTS_CSV))?,
         None => Vec::new(),
     }
     .into_iter()
     .filter(|r| known(&r.policy))
     .collect();
-    let bo: Vec<BoRow> = match optional(dir, BO_CSV)? {
+    let bo: Vec<BoRow> = match super::read_optional(dir, BO_CSV)? {
         Some(b) => read_bo_csv(&b, &path(BO_CSV))?,
         None => Vec::new(),
     }
