@@ -653,3 +653,41 @@ fn plot_and_check_reject_files_cut_short_naming_the_file_and_line() {
         "{err}"
     );
 }
+
+#[test]
+fn a_trace_line_longer_than_the_cap_is_an_error_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // Good lines, then 2 MiB without a line break (a binary file, a trace whose line breaks
+    // were lost).
+    for (format, head, extra, line) in [
+        ("per-second-counts", "1\n2\n", "", 3),
+        (
+            "csv",
+            "t\n1\n",
+            r#", time_column = "t", time_unit = "s""#,
+            3,
+        ),
+        (
+            "mooncake",
+            "{\"timestamp\": 0, \"input_length\": 5, \"output_length\": 5}\n",
+            r#", prefill = "0.2ms", decode = "20ms""#,
+            2,
+        ),
+    ] {
+        let mut bytes = head.as_bytes().to_vec();
+        bytes.extend(std::iter::repeat_n(b'7', 2 << 20));
+        std::fs::write(dir.path().join("long.txt"), &bytes).unwrap();
+        let text = GOOD.replace(
+            r#"arrivals = { kind = "poisson", rate = "5/s" }"#,
+            &format!(
+                r#"arrivals = {{ kind = "trace", format = "{format}", path = "long.txt"{extra} }}"#
+            ),
+        );
+        let (code, err) = infersim(dir.path(), &text, &["validate"]);
+        assert_eq!(code, 2, "{format}: {err}");
+        assert!(
+            err.contains(&format!("long.txt: line {line}:")) && err.contains("longer than 1 MiB"),
+            "{format}: {err}"
+        );
+    }
+}

@@ -349,8 +349,8 @@ fn read_values(file: &Path, column: &str) -> anyhow::Result<Vec<f64>> {
     let bad = |m: String| anyhow::Error::from(UsageError(m));
     let mut out = Vec::new();
     if file.extension().is_some_and(|e| e == "jsonl") {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| bad(format!("cannot read {}: {e}", file.display())))?;
+        let text = infersim::workload::trace::textfile::read_whole(file)
+            .map_err(|e| bad(format!("{}: {e}", file.display())))?;
         for (i, line) in text
             .lines()
             .enumerate()
@@ -368,7 +368,8 @@ fn read_values(file: &Path, column: &str) -> anyhow::Result<Vec<f64>> {
             out.push(x);
         }
     } else {
-        let mut rdr = csv::Reader::from_path(file)
+        let mut rdr = infersim::workload::trace::textfile::TraceFile::open(file)
+            .map(csv::Reader::from_reader)
             .map_err(|e| bad(format!("cannot read {}: {e}", file.display())))?;
         let headers = rdr
             .headers()

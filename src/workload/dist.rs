@@ -280,8 +280,9 @@ pub fn read_column(path: &Path, column: &str, unit: &str) -> Result<Vec<u64>, St
             ));
         }
     };
-    let mut rdr =
-        csv::Reader::from_path(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut rdr = crate::workload::trace::textfile::TraceFile::open(path)
+        .map(csv::Reader::from_reader)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let headers = rdr
         .headers()
         .map_err(|e| format!("{}: cannot read the header: {e}", path.display()))?

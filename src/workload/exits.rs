@@ -680,8 +680,9 @@ type OwnedRow = (String, Vec<f64>, Vec<f64>);
 /// Reads and checks every row of a BranchyNet CSV file: (network, thresholds, percentages).
 fn read_branchynet_csv(path: &Path) -> Result<Vec<OwnedRow>, String> {
     let name = path.display();
-    let mut reader =
-        csv::Reader::from_path(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    let mut reader = crate::workload::trace::textfile::TraceFile::open(path)
+        .map(csv::Reader::from_reader)
+        .map_err(|e| format!("{name}: cannot read: {e}"))?;
     let headers = reader
         .headers()
         .map_err(|e| format!("{name}: line 1: {e}"))?

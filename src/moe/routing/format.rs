@@ -82,8 +82,8 @@ pub fn write(trace: &RoutingTrace) -> String {
 
 /// Reads the file at `path`.
 pub fn read(path: &Path) -> Result<RoutingTrace, TraceError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| TraceError::new(path, None, format!("cannot read the file: {e}")))?;
+    let text = crate::workload::trace::textfile::read_whole(path)
+        .map_err(|e| TraceError::new(path, None, e))?;
     parse(&text, path)
 }
 

@@ -99,8 +99,8 @@ impl ReadReport {
 
 /// Reads the file at `path`; see the module docs.
 pub fn read(path: &Path, opts: &MixtralOptions) -> Result<(RoutingTrace, ReadReport), TraceError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| TraceError::new(path, None, format!("cannot read the file: {e}")))?;
+    let text = crate::workload::trace::textfile::read_whole(path)
+        .map_err(|e| TraceError::new(path, None, e))?;
     parse(&text, path, opts)
 }
 

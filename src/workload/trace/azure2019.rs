@@ -42,8 +42,10 @@ pub struct AzureFunctions2019 {
 
 const PCTS: [f64; 7] = [0.0, 0.01, 0.25, 0.50, 0.75, 0.99, 1.0];
 
-fn reader(path: &Path) -> Result<csv::Reader<std::fs::File>, String> {
-    csv::Reader::from_path(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+fn reader(path: &Path) -> Result<csv::Reader<super::textfile::TraceFile>, String> {
+    super::textfile::TraceFile::open(path)
+        .map(csv::Reader::from_reader)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 fn column(headers: &csv::StringRecord, name: &str, path: &Path) -> Result<usize, String> {

@@ -5,16 +5,16 @@
 //! more) ends it with a [`TraceError`] naming the file and the line.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::textfile::TraceFile;
 use super::{Arrival, ArrivalStream, Class, Spread, TokenCost, TraceError, Window, spread_bin};
 use crate::kernel::{SimDuration, SimRng};
 
-fn open(path: &Path) -> Result<BufReader<File>, String> {
-    File::open(path)
+fn open(path: &Path) -> Result<BufReader<TraceFile>, String> {
+    TraceFile::open(path)
         .map(BufReader::new)
         .map_err(|e| format!("cannot read trace {}: {e}", path.display()))
 }
@@ -25,8 +25,8 @@ fn failed(e: TraceError) -> ArrivalStream {
 }
 
 /// Opens a trace for a stream.
-fn open_stream(path: &Path) -> Result<BufReader<File>, TraceError> {
-    File::open(path)
+fn open_stream(path: &Path) -> Result<BufReader<TraceFile>, TraceError> {
+    TraceFile::open(path)
         .map(BufReader::new)
         .map_err(|e| TraceError::new(path, None, format!("cannot open the trace: {e}")))
 }
@@ -59,7 +59,10 @@ fn csv_problem(e: &csv::Error) -> String {
 }
 
 /// The header of a CSV trace (line 1); a header that cannot be read is an error naming it.
-fn csv_headers(path: &Path, rdr: &mut csv::Reader<File>) -> Result<csv::StringRecord, TraceError> {
+fn csv_headers(
+    path: &Path,
+    rdr: &mut csv::Reader<TraceFile>,
+) -> Result<csv::StringRecord, TraceError> {
     rdr.headers()
         .cloned()
         .map_err(|e| TraceError::new(path, Some(1), csv_problem(&e)))
@@ -73,7 +76,7 @@ fn csv_headers(path: &Path, rdr: &mut csv::Reader<File>) -> Result<csv::StringRe
 /// if there are any, so the position after the record (less its line break) is taken.
 fn csv_records(
     path: &Path,
-    mut rdr: csv::Reader<File>,
+    mut rdr: csv::Reader<TraceFile>,
 ) -> impl Iterator<Item = Result<(u64, csv::StringRecord), TraceError>> + Send + use<> {
     let path = path.to_path_buf();
     let mut done = false;
@@ -102,12 +105,12 @@ fn csv_records(
 /// error) is an error naming it.
 struct Lines {
     path: PathBuf,
-    lines: std::io::Lines<BufReader<File>>,
+    lines: std::io::Lines<BufReader<TraceFile>>,
     n: u64,
 }
 
 impl Lines {
-    fn new(path: &Path, reader: BufReader<File>) -> Self {
+    fn new(path: &Path, reader: BufReader<TraceFile>) -> Self {
         Lines {
             path: path.to_path_buf(),
             lines: reader.lines(),
@@ -265,8 +268,9 @@ fn check_llm_header(h: &csv::StringRecord) -> Result<(), String> {
     Ok(())
 }
 
-fn llm_reader(path: &Path) -> Result<csv::Reader<File>, String> {
-    let mut rdr = csv::Reader::from_path(path)
+fn llm_reader(path: &Path) -> Result<csv::Reader<TraceFile>, String> {
+    let mut rdr = TraceFile::open(path)
+        .map(csv::Reader::from_reader)
         .map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
     let h = csv_headers(path, &mut rdr).map_err(|e| e.to_string())?;
     check_llm_header(&h).map_err(|m| format!("{}: {m}", path.display()))?;
@@ -296,8 +300,10 @@ pub fn scan_llm_csv(path: &Path, w: &Window) -> Result<u64, String> {
 }
 
 /// Opens a CSV trace for a stream and reads its header.
-fn csv_stream_reader(path: &Path) -> Result<(csv::Reader<File>, csv::StringRecord), TraceError> {
-    let file = File::open(path)
+fn csv_stream_reader(
+    path: &Path,
+) -> Result<(csv::Reader<TraceFile>, csv::StringRecord), TraceError> {
+    let file = TraceFile::open(path)
         .map_err(|e| TraceError::new(path, None, format!("cannot open the trace: {e}")))?;
     let mut rdr = csv::Reader::from_reader(file);
     let headers = csv_headers(path, &mut rdr)?;
@@ -490,7 +496,8 @@ impl CsvConfig {
         w: &Window,
     ) -> Result<Self, String> {
         let time_scale = unit_scale(time_unit, "time")?;
-        let mut rdr = csv::Reader::from_path(path)
+        let mut rdr = TraceFile::open(path)
+            .map(csv::Reader::from_reader)
             .map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
         let headers = csv_headers(path, &mut rdr).map_err(|e| e.to_string())?;
         let col = |name: &str| {
@@ -647,7 +654,8 @@ pub fn csv_stream(cfg: Arc<CsvConfig>, w: Window) -> ArrivalStream {
 /// Loads the client start times of a pacslab measurement file, sorted, as ns offsets from the
 /// first.
 pub fn load_pacslab(path: &Path) -> Result<Vec<u64>, String> {
-    let mut rdr = csv::Reader::from_path(path)
+    let mut rdr = TraceFile::open(path)
+        .map(csv::Reader::from_reader)
         .map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
     let headers = csv_headers(path, &mut rdr).map_err(|e| e.to_string())?;
     let c = headers

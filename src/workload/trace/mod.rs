@@ -12,6 +12,7 @@ mod azure2019;
 mod error;
 mod formats;
 pub mod inspect;
+pub mod textfile;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
