@@ -192,3 +192,43 @@ pub fn sweep_expand(dir: &Path, data: &[u8]) {
     }
     let _ = Plan::from_text(&text, &path, None, None);
 }
+
+/// `routing_readers`: byte 0 picks a MoE routing reader — infersim's `routing` JSONL, or the
+/// recorded Mixtral JSONL with an expected shape and incomplete-token rule taken from the
+/// byte — and the rest, as UTF-8, is the file. A trace that reads is summarised and fitted as
+/// `infersim trace inspect` does (popularity skew, reuse, transitions).
+pub fn routing_readers(data: &[u8]) {
+    use infersim::moe::routing::mixtral::{self, Incomplete, MixtralOptions};
+    use infersim::moe::routing::{Shape, format, summary::RoutingSummary};
+    let Some((&sel, body)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(body) else {
+        return;
+    };
+    let path = Path::new("fuzz-routing.jsonl");
+    let read = if sel & 1 == 0 {
+        format::parse(text, path).map(|t| (t, None))
+    } else {
+        let opts = MixtralOptions {
+            shape: Shape {
+                layers: 1 + (sel >> 1 & 0x7) as usize * 5,
+                experts: 1 + (sel >> 4 & 0x3) as usize * 3,
+                top_k: 1 + (sel >> 6 & 0x1) as usize,
+            },
+            incomplete: if sel & 0x80 != 0 {
+                Incomplete::Reject
+            } else {
+                Incomplete::Drop
+            },
+        };
+        mixtral::parse(text, path, &opts).map(|(t, r)| (t, Some(r)))
+    };
+    if let Ok((trace, report)) = read
+        && let Ok(summary) = RoutingSummary::new(&trace, report)
+    {
+        let _ = summary.rows();
+        let _ = summary.text();
+        let _ = trace.batches(1 + trace.len() / 3);
+    }
+}

@@ -57,3 +57,8 @@ fn trace_readers_corpus() {
 fn sweep_expand_corpus() {
     replay("sweep_expand", harness::sweep_expand);
 }
+
+#[test]
+fn routing_readers_corpus() {
+    replay("routing_readers", |_, data| harness::routing_readers(data));
+}

@@ -691,3 +691,31 @@ fn a_trace_line_longer_than_the_cap_is_an_error_naming_its_line() {
         );
     }
 }
+
+#[test]
+fn markov_modulated_arrivals_that_would_cycle_for_hours_are_rejected() {
+    let with = |arrivals: &str| {
+        GOOD.replace(
+            r#"arrivals = { kind = "poisson", rate = "5/s" }"#,
+            &format!("arrivals = {arrivals}"),
+        )
+    };
+    // Six billion state changes in a minute: the timer-events guard names the process.
+    rejects(
+        &with(
+            r#"{ kind = "mmpp", rates = ["1000000/s", "1000000/s"], mean_durations = ["10ns", "10ns"] }"#,
+        ),
+        &["workload.arrivals", "changes state about", "timer_events"],
+    );
+    // One arrival in half a million cycles: drawing the cycles between arrivals is the hang.
+    rejects(
+        &with(
+            r#"{ kind = "mmpp", rates = ["1/s", "0.000001/s"], mean_durations = ["1us", "1us"] }"#,
+        ),
+        &[
+            "workload.arrivals",
+            "Σ rate × mean duration",
+            "at least 0.00001",
+        ],
+    );
+}

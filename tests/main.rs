@@ -20,6 +20,7 @@ mod plans;
 mod plots;
 mod properties;
 mod queueing;
+mod readme;
 mod seam;
 mod sweep;
 mod traces;

@@ -792,15 +792,24 @@ fn svg_elements(svg: &str) -> Vec<El> {
         .collect()
 }
 
-/// The box (left, top, right, bottom) a horizontal text takes, estimated from its font size
-/// (0.55 em per character), anchor and vertical offset as plotters writes them; `None` for
+/// SVG text with its entities replaced by the characters they stand for.
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The box (left, top, right, bottom) a horizontal text takes, measured in the figures' font
+/// (`style::text_width`), its anchor and vertical offset as plotters writes them; `None` for
 /// rotated text.
 fn text_box(e: &El) -> Option<Rect> {
     if e.tag != "text" || e.attr("transform").is_some() {
         return None;
     }
     let size = e.num("font-size");
-    let w = 0.55 * size * e.text.chars().count() as f64;
+    let w = plot::style::text_width(&unescape(&e.text), size);
     let x = e.num("x");
     let y = e.num("y");
     let left = match e.attr("text-anchor") {
@@ -1386,7 +1395,7 @@ fn moe_csv_errors_name_the_file_and_line() {
     let line = cut.iter().filter(|&&b| b == b'\n').count() + 1;
     let e = plot::plot_dir(&out_dir).unwrap_err();
     assert!(
-        e.contains("moe_layers.csv") && e.contains(&format!("line {line}:")),
+        e.contains("moe_layers.csv") && e.contains(&format!("line {line} ends without a newline")),
         "{e}"
     );
     let out = Command::new(env!("CARGO_BIN_EXE_infersim"))
@@ -1407,7 +1416,7 @@ fn moe_csv_errors_name_the_file_and_line() {
     let text = std::fs::read_to_string(&experts).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines[3] = lines[3].replacen(",1,", ",one,", 1);
-    std::fs::write(&experts, lines.join("\n")).unwrap();
+    std::fs::write(&experts, lines.join("\n") + "\n").unwrap();
     let e = plot::plot_dir(&out_dir).unwrap_err();
     assert!(e.contains("moe_experts.csv: line 4: column"), "{e}");
     // Readers directly: an empty file and a missing column.
@@ -1430,5 +1439,116 @@ fn moe_csv_errors_name_the_file_and_line() {
     assert!(
         e.contains("moe_experts.csv: line 3: 3 fields, expected 8"),
         "{e}"
+    );
+}
+
+/// Runs `args` of infersim from the repository root (the bundled scenarios' relative trace
+/// paths resolve there), asserting success.
+fn infersim_ok(args: &[&std::ffi::OsStr]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_infersim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The SVG figures of `dir/plots/`, sorted.
+fn svgs(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "svg"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The visual regression test of issue 15: every figure that the bundled scenarios' runs and
+/// sweep draw is checked as a reviewer reads it — it has a plotting area; no two labels
+/// overlap; every label lies on the canvas; and, where series carry markers, every plotted
+/// marker has the shape its colour has in the legend and every legend entry is plotted.
+#[test]
+fn every_figure_of_the_bundled_scenarios_is_legible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = Vec::new();
+    for name in [
+        "quickstart",
+        "coded-lambda",
+        "azure2019-keepalive",
+        "early-exit-libra",
+    ] {
+        let out = tmp.path().join(name);
+        let scenario = root.join("scenarios").join(format!("{name}.toml"));
+        infersim_ok(&[
+            "run".as_ref(),
+            scenario.as_os_str(),
+            "--replications".as_ref(),
+            "2".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]);
+        dirs.push(out);
+    }
+    let sweep = tmp.path().join("sweep-load");
+    infersim_ok(&[
+        "sweep".as_ref(),
+        root.join("scenarios/sweep-load.toml").as_os_str(),
+        "--replications".as_ref(),
+        "2".as_ref(),
+        "--out".as_ref(),
+        sweep.as_os_str(),
+    ]);
+    dirs.push(sweep);
+    let mut checked = Vec::new();
+    for dir in &dirs {
+        for svg in svgs(dir) {
+            let fig = Drawn::read(&svg);
+            assert_no_text_overlaps(&fig.name, &fig.els);
+            let root_el = fig
+                .els
+                .iter()
+                .find(|e| e.tag == "svg")
+                .expect("svg element");
+            let (w, h) = (root_el.num("width"), root_el.num("height"));
+            for e in &fig.els {
+                if let Some(b) = text_box(e).filter(|_| !e.text.is_empty()) {
+                    assert!(
+                        b.0 >= -1.0 && b.1 >= -1.0 && b.2 <= w + 1.0 && b.3 <= h + 1.0,
+                        "{}: label {:?} {b:?} is off the {w} × {h} canvas",
+                        fig.name,
+                        e.text
+                    );
+                }
+            }
+            if !fig.legend_markers().is_empty() {
+                fig.assert_markers_match_legend();
+            }
+            checked.push(svg.file_stem().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    checked.sort();
+    checked.dedup();
+    // Every figure kind of runs and sweeps (the MoE and accuracy ones have their own tests).
+    for kind in [
+        "latency_cdf",
+        "cost_breakdown",
+        "cost_vs_slo",
+        "timeseries",
+        "keepalive_tradeoff",
+    ] {
+        assert!(
+            checked.iter().any(|c| c == kind),
+            "no {kind} among {checked:?}"
+        );
+    }
+    assert!(
+        checked.iter().any(|c| c.contains("_vs_")),
+        "no sweep figure among {checked:?}"
     );
 }

@@ -141,6 +141,23 @@ pub fn check(sc: &Scenario, limits: &Limits) -> Result<(), Tripped> {
             "requests",
         ));
     }
+    if let ArrivalModel::Mmpp(states) = &sc.arrivals {
+        // The states change in a cycle: n changes per Σ mean durations.
+        let cycle: f64 = states.iter().map(|s| s.1).sum();
+        let changes = h * states.len() as f64 / cycle;
+        if !(changes <= limits.timer_events as f64) {
+            return Err(over(
+                "workload.arrivals",
+                format!(
+                    "the arrival process changes state about {} times over the {horizon} horizon (mean durations summing to {})",
+                    count(changes),
+                    SimDuration::from_secs_f64(cycle)
+                ),
+                limits.timer_events,
+                "timer_events",
+            ));
+        }
+    }
     let samples = horizon.as_nanos() / sc.run.sample_interval.as_nanos().max(1);
     if samples > limits.samples {
         return Err(over(

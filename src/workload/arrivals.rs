@@ -127,6 +127,15 @@ impl ArrivalSpec {
                     }
                     states.push((r.0, d.0.as_secs_f64()));
                 }
+                // As for on-off: the generator draws state changes until one state holds an
+                // arrival, about 1 / (Σ rate × duration) cycles per arrival.
+                let per_cycle: f64 = states.iter().map(|(r, d)| r * d).sum();
+                if !(per_cycle >= MIN_ARRIVALS_PER_ON) {
+                    return Err(format!(
+                        "mmpp: a cycle through the states holds an arrival only once in about {:.0} cycles (Σ rate × mean duration = {per_cycle:.3e}), which the generator would all draw; make the durations longer or the rates higher (Σ rate × mean duration must be at least {MIN_ARRIVALS_PER_ON})",
+                        1.0 / per_cycle
+                    ));
+                }
                 ArrivalModel::Mmpp(states)
             }
             ArrivalSpec::OnOff { rate, on, off } => {

@@ -165,6 +165,10 @@ pub type Optimiser<'a> =
 /// negative).
 pub type BlackBox<'a> = dyn FnMut(&Deployment, &[Vec<u32>]) -> f64 + 'a;
 
+/// The most refinement work a scenario may ask for: `max_iterations × candidates × pairs ×
+/// learning_batches` (the defaults give 1.28 × 10⁷, about 4 s on one core).
+pub const MAX_BO_WORK: u128 = 1_000_000_000;
+
 /// The constants of Alg. 2 (a TOML table; every key optional, unknown keys rejected). The
 /// defaults and the reasons for them are in the [module docs](self).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -343,6 +347,24 @@ impl BoSettings {
                 "candidates",
                 "0 candidates".into(),
                 "the number of candidates scored per proposal must be at least 1",
+            );
+        }
+        // The surrogate scores every candidate over every pair in every iteration: bound the
+        // product, which drives the refinement's time (validation runs it).
+        let work = (self.max_iterations as u128)
+            * (self.candidates as u128)
+            * (self.pairs as u128)
+            * (self.learning_batches as u128);
+        if work > MAX_BO_WORK {
+            return bad(
+                "max_iterations",
+                format!(
+                    "max_iterations × candidates × pairs × learning_batches = {} × {} × {} × {} = {work:.3e}",
+                    self.max_iterations, self.candidates, self.pairs, self.learning_batches
+                ),
+                &format!(
+                    "at most {MAX_BO_WORK:.0e} (about 5 minutes of refinement on one core; the defaults give 1.3e7): lower one of them"
+                ),
             );
         }
         Ok(())
@@ -849,6 +871,23 @@ mod tests {
     use crate::moe::predict::FeatureSet;
     use crate::moe::routing::Shape;
     use crate::moe::routing::synth::{SynthParams, generate};
+
+    #[test]
+    fn refinement_work_beyond_the_bound_is_rejected_naming_the_settings() {
+        assert!(BoSettings::default().validate().is_ok());
+        let big = BoSettings {
+            max_iterations: 10_000,
+            candidates: 100_000,
+            ..BoSettings::default()
+        };
+        let e = big.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("max_iterations")
+                && e.contains("10000 × 100000 × 1000 × 1")
+                && e.contains("at most 1e9"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn parts_predict_like_one_table() {

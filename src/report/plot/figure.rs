@@ -24,11 +24,21 @@ pub(super) fn pe<E: std::fmt::Display>(e: E) -> String {
 pub trait Figure {
     /// Draws the figure on `root` (already filled white) at scale `s`.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, s: Scale) -> R;
+
+    /// The size it is saved at (SVG units): [`style::SIZE`] unless it needs more room.
+    fn size(&self) -> (u32, u32) {
+        style::SIZE
+    }
 }
 
-/// Writes `dir/stem.svg` and `dir/stem.png` (twice the resolution), each atomically.
+/// The least height of one panel of a stacked [`LineFigure`]: room for its title, four tick
+/// labels and its y-axis title (three panels fit [`style::SIZE`]).
+pub const MIN_PANEL_HEIGHT: u32 = 136;
+
+/// Writes `dir/stem.svg` and `dir/stem.png` (twice the resolution), each atomically, at the
+/// figure's [`size`](Figure::size).
 pub fn save<F: Figure>(fig: &F, dir: &Path, stem: &str) -> R<Vec<PathBuf>> {
-    save_sized(fig, dir, stem, style::SIZE)
+    save_sized(fig, dir, stem, fig.size())
 }
 
 /// [`save`] at another size (SVG units; the PNG has twice as many pixels each way), for small
@@ -556,6 +566,12 @@ where
 }
 
 impl Figure for LineFigure {
+    /// Taller than [`style::SIZE`] when its stacked panels need it ([`MIN_PANEL_HEIGHT`] each).
+    fn size(&self) -> (u32, u32) {
+        let n = self.panels.len().max(1) as u32;
+        (style::SIZE.0, style::SIZE.1.max(n * MIN_PANEL_HEIGHT + 30))
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, s: Scale) -> R {
         // The legend: every distinct label across the panels, in order.
         let mut entries: Vec<(String, Swatch)> = Vec::new();

@@ -22,6 +22,17 @@ pub fn ensure_font() {
     });
 }
 
+/// The width in pixels of `text` set in the figures' font at `size` pixels, as the figures
+/// measure it to place labels (for tests that check the layout of a drawn SVG).
+pub fn text_width(text: &str, size: f64) -> f64 {
+    use plotters::style::IntoFont;
+    ensure_font();
+    (FONT, size)
+        .into_font()
+        .box_size(text)
+        .map_or(0.0, |(w, _)| f64::from(w))
+}
+
 /// Okabe–Ito colours, ordered so that neighbours differ in lightness as well as hue
 /// (blue, vermillion, bluish green, reddish purple, orange, sky blue, black), then a mid grey
 /// in place of Okabe–Ito's yellow, which has too little contrast on white (it is also the

@@ -107,6 +107,7 @@ struct Lines {
     path: PathBuf,
     lines: std::io::Lines<BufReader<TraceFile>>,
     n: u64,
+    failed: bool,
 }
 
 impl Lines {
@@ -115,13 +116,19 @@ impl Lines {
             path: path.to_path_buf(),
             lines: reader.lines(),
             n: 0,
+            failed: false,
         }
     }
 
-    /// The next line and its number.
+    /// The next line and its number; after an error, none (a reader that failed may fail
+    /// again at once, as a line too long does).
     fn next(&mut self) -> Option<Result<(u64, String), TraceError>> {
+        if self.failed {
+            return None;
+        }
         let line = self.lines.next()?;
         self.n += 1;
+        self.failed = line.is_err();
         Some(
             line.map(|l| (self.n, l))
                 .map_err(|e| self.error(self.n, read_problem(&e))),
