@@ -719,3 +719,32 @@ fn markov_modulated_arrivals_that_would_cycle_for_hours_are_rejected() {
         ],
     );
 }
+
+#[test]
+fn replications_beyond_the_runs_limit_are_rejected_before_anything_is_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    // The fuzzer's memory abort: a sweep over replications in the hundreds of millions.
+    let swept = format!("{GOOD}[sweep]\n\"run.replications\" = [254742272, 805306367]\n");
+    let (code, err) = infersim(dir.path(), &swept, &["validate"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("run.replications")
+            && err.contains("over the limit of 100,000")
+            && err.contains("runs = "),
+        "{err}"
+    );
+    // The same through the command line.
+    let (code, err) = infersim(dir.path(), GOOD, &["run", "--replications", "1000000"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--replications 1000000") && err.contains("1,000,000 runs"),
+        "{err}"
+    );
+    // A raised limit admits them (validation only: nothing runs).
+    let raised = GOOD.replace(
+        "horizon = \"60s\"\n",
+        "horizon = \"60s\"\nreplications = 200000\n[run.limits]\nruns = 200000\n",
+    );
+    let (code, err) = infersim(dir.path(), &raised, &["validate"]);
+    assert_eq!(code, 0, "{err}");
+}

@@ -74,6 +74,16 @@ pub fn execute(args: Args) -> anyhow::Result<ExitCode> {
             ))
         })?),
     };
+    if let Some(r) = replications {
+        let policies = if policy_index.is_some() {
+            1
+        } else {
+            sc.policies.len()
+        };
+        infersim::scenario::limits::check_runs(1, policies, r, &sc.run.limits).map_err(
+            |(_, m)| UsageError(format!("{}: --replications {r}: {m}", scenario.display())),
+        )?;
+    }
     let dir = out.unwrap_or_else(|| Path::new("reports").join(&sc.name));
     out_dir_for(Output::Run, &dir)?;
     let pool = pool(jobs)?;

@@ -169,8 +169,13 @@ impl Tidy {
             }
             match std::fs::read(&path) {
                 Ok(bytes) => {
+                    // A shard's results hold some runs of each point only.
+                    let shard = std::fs::read(dir.join("sweep.json"))
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                        .is_some_and(|m| !m["shard"].is_null());
                     return Tidy::parse_csv(&bytes)
-                        .and_then(|t| t.check_complete().map(|()| t))
+                        .and_then(|t| t.check_complete(!shard).map(|()| t))
                         .map_err(|e| format!("{}: {e}", path.display()));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -183,10 +188,11 @@ impl Tidy {
         ))
     }
 
-    /// Checks that the table is whole: every point has the same policies, every (point, policy)
-    /// the same replications, and every replication of a (point, policy) the same metrics. A
-    /// file cut at the end of a line passes the parser; this finds the run it cut short.
-    pub fn check_complete(&self) -> Result<(), String> {
+    /// Checks that the table is whole: every replication of a (point, policy) has the same
+    /// metrics and, with `every_run` (not a shard's results), every point the same policies
+    /// and replications. A file cut at the end of a line passes the parser; this finds the run
+    /// it cut short.
+    pub fn check_complete(&self, every_run: bool) -> Result<(), String> {
         // Runs in file order: (point, policy, replication) and its metric count.
         let mut runs: Vec<(usize, &str, u32, usize)> = Vec::new();
         for r in &self.rows {
@@ -211,7 +217,7 @@ impl Tidy {
         let first = layout(p0);
         let mut points: Vec<usize> = runs.iter().map(|r| r.0).collect();
         points.dedup();
-        for &pt in &points[1..] {
+        for &pt in points.iter().skip(1).filter(|_| every_run) {
             if layout(pt) != first {
                 return Err(format!(
                     "point {pt} does not have the runs (policies × replications) of point {p0}: the file is cut short or was edited"
@@ -309,6 +315,36 @@ impl Tidy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_cut_at_a_line_end_is_found_and_a_shards_is_not_mistaken_for_one() {
+        let head = "point,rate,policy,replication,metric,value\n";
+        let whole = format!(
+            "{head}0,1,a,0,events,1\n0,1,a,0,requests,1\n0,1,a,1,events,2\n0,1,a,1,requests,2\n\
+             1,2,a,0,events,3\n1,2,a,0,requests,3\n1,2,a,1,events,4\n1,2,a,1,requests,4\n"
+        );
+        let t = Tidy::parse_csv(whole.as_bytes()).unwrap();
+        assert!(t.check_complete(true).is_ok());
+        // The last run lost its last metric.
+        let cut: String = whole.lines().take(8).map(|l| format!("{l}\n")).collect();
+        let e = Tidy::parse_csv(cut.as_bytes())
+            .unwrap()
+            .check_complete(true)
+            .unwrap_err();
+        assert!(
+            e.starts_with("a replication 1 at point 1: 1 metrics where"),
+            "{e}"
+        );
+        // The last point lost its last run: a whole sweep must have it, a shard need not.
+        let cut: String = whole.lines().take(7).map(|l| format!("{l}\n")).collect();
+        let t = Tidy::parse_csv(cut.as_bytes()).unwrap();
+        assert!(
+            t.check_complete(true)
+                .unwrap_err()
+                .starts_with("point 1 does not have")
+        );
+        assert!(t.check_complete(false).is_ok());
+    }
 
     #[test]
     fn parses_both_layouts() {

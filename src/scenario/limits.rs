@@ -31,6 +31,8 @@ pub struct LimitsSpec {
     pub retries: Option<u32>,
     /// How long a run may go on after its horizon to let requests in flight finish.
     pub drain: Option<Duration>,
+    /// Runs of one command: policies × replications (× points of a sweep).
+    pub runs: Option<u64>,
 }
 
 /// The limits of a run.
@@ -50,6 +52,9 @@ pub struct Limits {
     /// Simulated time a run may go on after its horizon (default: 10 × the horizon, at least one
     /// day); requests still in flight then are counted as `unfinished`.
     pub drain: SimDuration,
+    /// Runs of one command, policies × replications × sweep points (default 100,000: each
+    /// run's results are kept until the reports are written).
+    pub runs: u64,
 }
 
 impl Limits {
@@ -67,6 +72,7 @@ impl Limits {
                     .saturating_mul(10)
                     .max(86_400_000_000_000),
             ),
+            runs: 100_000,
         }
     }
 
@@ -92,6 +98,7 @@ impl Limits {
         l.timer_events = positive("timer_events", s.timer_events, l.timer_events)?;
         l.instances = positive("instances", s.instances, l.instances)?;
         l.retries = positive("retries", s.retries.map(u64::from), l.retries as u64)? as u32;
+        l.runs = positive("runs", s.runs, l.runs)?;
         if let Some(d) = s.drain {
             l.drain = d.0;
         }
@@ -125,8 +132,40 @@ fn expected_arrivals(a: &ArrivalModel, horizon_s: f64) -> f64 {
     }
 }
 
+/// Checks that `replications` of each of `policies` policies at `points` points are within
+/// the runs limit.
+pub fn check_runs(
+    points: u64,
+    policies: usize,
+    replications: u32,
+    limits: &Limits,
+) -> Result<(), Tripped> {
+    let runs = points
+        .saturating_mul(policies as u64)
+        .saturating_mul(u64::from(replications));
+    if runs > limits.runs {
+        let at = if points > 1 {
+            format!(" at each of {points} sweep points")
+        } else {
+            String::new()
+        };
+        return Err(over(
+            "run.replications",
+            format!(
+                "{replications} replications of {policies} polic{}{at} are {} runs",
+                if policies == 1 { "y" } else { "ies" },
+                count(runs as f64)
+            ),
+            limits.runs,
+            "runs",
+        ));
+    }
+    Ok(())
+}
+
 /// Checks every guard of `sc` against `limits`.
 pub fn check(sc: &Scenario, limits: &Limits) -> Result<(), Tripped> {
+    check_runs(1, sc.policies.len(), sc.run.replications, limits)?;
     let horizon = sc.run.horizon;
     let h = horizon.as_secs_f64();
     let n = expected_arrivals(&sc.arrivals, h);

@@ -169,6 +169,38 @@ impl Plan {
                 });
             }
         }
+        // The runs of the whole sweep, within the base's limit, before they are listed.
+        let total: u64 = points
+            .iter()
+            .map(|p| p.scenario.policies.len() as u64 * u64::from(p.scenario.run.replications))
+            .sum();
+        if let Some(p) = points.first()
+            && total > base.run.limits.runs
+        {
+            let reps = p.scenario.run.replications;
+            let (key, message) = crate::scenario::limits::check_runs(
+                points.len() as u64,
+                p.scenario.policies.len(),
+                reps,
+                &base.run.limits,
+            )
+            .err()
+            .unwrap_or_else(|| {
+                (
+                    "run.replications".into(),
+                    format!(
+                        "the sweep has {total} runs, over the limit of {}; raise it with `[run.limits] runs = ...`",
+                        base.run.limits.runs
+                    ),
+                )
+            });
+            return Err(ScenarioError {
+                file: path.to_path_buf(),
+                line: None,
+                key: Some(key),
+                message,
+            });
+        }
         let mut runs = Vec::new();
         for (i, p) in points.iter().enumerate() {
             for pol in 0..p.scenario.policies.len() {
