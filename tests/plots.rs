@@ -1470,8 +1470,9 @@ fn svgs(dir: &Path) -> Vec<std::path::PathBuf> {
 
 /// The visual regression test of issue 15: every figure that the bundled scenarios' runs and
 /// sweep draw is checked as a reviewer reads it — it has a plotting area; no two labels
-/// overlap; every label lies on the canvas; and, where series carry markers, every plotted
-/// marker has the shape its colour has in the legend and every legend entry is plotted.
+/// overlap; every label lies on the canvas; no axis of these non-negative quantities reaches
+/// below zero; and, where series carry markers, every plotted marker has the shape its colour
+/// has in the legend and every legend entry is plotted.
 #[test]
 fn every_figure_of_the_bundled_scenarios_is_legible() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1525,6 +1526,16 @@ fn every_figure_of_the_bundled_scenarios_is_legible() {
                         e.text
                     );
                 }
+            }
+            // Every quantity these figures draw is non-negative (costs, latencies, rates,
+            // counts), and so is every interval: no axis reaches below zero.
+            for e in fig.texts() {
+                assert!(
+                    !e.text.parse::<f64>().is_ok_and(|v| v < 0.0),
+                    "{}: a negative tick {:?}",
+                    fig.name,
+                    e.text
+                );
             }
             if !fig.legend_markers().is_empty() {
                 fig.assert_markers_match_legend();

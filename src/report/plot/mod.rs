@@ -393,9 +393,14 @@ fn cost_breakdown(tidy: &Tidy, groups: &[Group]) -> Option<BarFigure> {
     })
 }
 
+/// (low, mean, high) of a 95 % interval, scaled. Every metric the figures draw with an
+/// interval (costs, latencies, rates, shares) is non-negative, so the low end of a
+/// non-negative mean is clipped at 0: a t-interval of few replications would otherwise reach
+/// below what the quantity can be.
 fn interval(s: &crate::report::stats::Summary, scale: f64) -> (f64, f64, f64) {
+    let low = s.mean - s.half_width;
     (
-        (s.mean - s.half_width) * scale,
+        if s.mean >= 0.0 { low.max(0.0) } else { low } * scale,
         s.mean * scale,
         (s.mean + s.half_width) * scale,
     )
